@@ -1,0 +1,39 @@
+"""Reader for CSV exports with a header row (columns named as in ``records.FIELD_ALIASES``).
+
+The delimiter is sniffed (comma, semicolon or tab), so spreadsheets saved in any locale read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+from corpus.readers.base import UnreadableFile, read_text_file
+from corpus.readers.records import BadRecord, record_to_article
+from corpus.types import Article, RepairedInput, SkippedInput
+
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+def read_csv(path: Path) -> Iterator[Article | SkippedInput | RepairedInput]:
+    """Yield an Article per good row and a SkippedInput (``path:row`` + reason) per bad one."""
+    text = read_text_file(path)
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    if not reader.fieldnames:
+        raise UnreadableFile("CSV file has no header row")
+    for number, row in enumerate(reader, start=2):
+        where = f"{path}:{number}"
+        try:
+            article, repairs = record_to_article({k: v for k, v in row.items() if k is not None})
+        except BadRecord as error:
+            yield SkippedInput(where, str(error))
+            continue
+        for repair in repairs:
+            yield RepairedInput(where, repair)
+        yield article

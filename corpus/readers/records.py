@@ -1,0 +1,71 @@
+"""Turning one structured record (a JSONL object or a CSV row) into an Article.
+
+JSONL and CSV exports name their columns differently (``text``/``body``/``content``,
+``date``/``published``...), so both readers map them through one table here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from corpus.readers.base import clean_field, parse_date
+from corpus.types import Article, stable_article_id
+
+#: Accepted column names per Article field, first match wins.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "article_id", "doc_id", "guid"),
+    "title": ("title", "headline", "name"),
+    "text": ("text", "body", "content", "article", "passage"),
+    "date": ("date", "published", "published_at", "datetime", "time"),
+    "source": ("source", "outlet", "site", "publisher"),
+    "url": ("url", "link", "href"),
+    "category": ("category", "section", "topic"),
+}
+
+
+class BadRecord(ValueError):
+    """A record that cannot become an article; the message is the reason shown to the user."""
+
+
+def record_to_article(record: Mapping[str, object]) -> tuple[Article, list[str]]:
+    """Build an Article from a record, returning it with the repairs made (e.g. a bad date dropped).
+
+    Raises:
+        BadRecord: no body text, or the record is not an object.
+    """
+    if not isinstance(record, Mapping):
+        raise BadRecord(f"expected an object, got {type(record).__name__}")
+    lowered = {str(key).strip().lower(): value for key, value in record.items()}
+    values = {name: _first(lowered, aliases) for name, aliases in FIELD_ALIASES.items()}
+    text = str(values["text"]).strip() if values["text"] is not None else ""
+    if not text:
+        raise BadRecord("missing or empty text field")
+    repairs: list[str] = []
+    title = clean_field(values["title"])
+    if not title:
+        title = text.splitlines()[0][:120]
+        repairs.append("no title: used the first line of the text")
+    try:
+        date = parse_date(values["date"])
+    except ValueError:
+        date = None
+        repairs.append(f"unparseable date {str(values['date'])[:40]!r} dropped")
+    url = clean_field(values["url"])
+    article = Article(
+        id=stable_article_id(clean_field(values["id"]), url, title, text),
+        title=title,
+        text=text,
+        date=date,
+        source=clean_field(values["source"]),
+        url=url,
+        category=clean_field(values["category"]),
+    )
+    return article, repairs
+
+
+def _first(record: Mapping[str, object], aliases: tuple[str, ...]) -> object | None:
+    for alias in aliases:
+        value = record.get(alias)
+        if value not in (None, ""):
+            return value
+    return None

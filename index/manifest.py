@@ -1,0 +1,103 @@
+"""``manifest.json``: what an index was built with, so a reader can refuse what it cannot serve.
+
+It records the format version, the embedding model (id, dimension, prompts), the chunker
+settings, counts, the build time, a fingerprint per article (incremental updates) and the size
+and SHA-256 of every file of the build (damage is detected on open, not at the first query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index.errors import IndexCorrupt
+
+#: Bump when the on-disk layout changes; older indexes must then be rebuilt.
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(slots=True)
+class Manifest:
+    """Contents of ``manifest.json``."""
+
+    model_id: str
+    dimension: int
+    chunk_tokens: int
+    chunk_overlap_tokens: int
+    embed_titles: bool
+    articles: int
+    chunks: int
+    built_at: str
+    build_id: str
+    sources: list[str] = field(default_factory=list)
+    faiss_index: str = "Flat"
+    date_range: tuple[str, str] | None = None
+    article_fingerprints: dict[str, str] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+    normalized_vectors: bool = True
+
+    def to_json(self) -> str:
+        """Serialise with stable key order (diffable, reproducible)."""
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
+
+    @classmethod
+    def read(cls, build_dir: Path) -> Manifest:
+        """Read and validate ``manifest.json``.
+
+        Raises:
+            IndexCorrupt: missing, not JSON, or missing fields.
+        """
+        path = build_dir / MANIFEST_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexCorrupt(str(build_dir), f"{MANIFEST_NAME} is missing") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise IndexCorrupt(str(build_dir), f"{MANIFEST_NAME} is not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise IndexCorrupt(str(build_dir), f"{MANIFEST_NAME} is not a JSON object")
+        known = set(cls.__dataclass_fields__)
+        try:
+            manifest = cls(**{key: value for key, value in data.items() if key in known})
+        except TypeError as error:
+            raise IndexCorrupt(str(build_dir), f"{MANIFEST_NAME} lacks fields: {error}") from None
+        if manifest.date_range is not None:
+            manifest.date_range = (manifest.date_range[0], manifest.date_range[1])
+        return manifest
+
+    def summary(self) -> dict[str, Any]:
+        """The manifest without per-article fingerprints, for ``akhbar-index info``."""
+        data = asdict(self)
+        data.pop("article_fingerprints")
+        return data
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of a file, as recorded in the manifest."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def verify_files(build_dir: Path, manifest: Manifest) -> None:
+    """Check every recorded file is present with its size and hash.
+
+    Raises:
+        IndexCorrupt: naming the first file that is missing, truncated or altered.
+    """
+    for name, expected in manifest.files.items():
+        path = build_dir / name
+        if not path.is_file():
+            raise IndexCorrupt(str(build_dir), f"{name} is missing")
+        size = path.stat().st_size
+        if size != expected.get("bytes"):
+            raise IndexCorrupt(str(build_dir), f"{name} has {size} bytes, expected {expected.get('bytes')}")
+        if file_digest(path)["sha256"] != expected.get("sha256"):
+            raise IndexCorrupt(str(build_dir), f"{name} does not match its checksum")

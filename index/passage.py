@@ -1,0 +1,36 @@
+"""What a search returns: a chunk with its article, its score, and the sentence(s) to quote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corpus.types import Article, Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The exact sentence(s) of a chunk that best answer the question.
+
+    ``article.text[start:end] == text`` and the span lies inside its chunk.
+    """
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One ranked search result.
+
+    Attributes:
+        chunk: The retrieved span of the article (verbatim).
+        article: Its article (title, date, source, url).
+        score: Higher is better; comparable within one search, not across modes.
+        quote: The best-matching sentence(s) inside the chunk.
+    """
+
+    chunk: Chunk
+    article: Article
+    score: float
+    quote: Quote

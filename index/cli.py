@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -33,8 +34,8 @@ from index.settings import IndexSettings, SearchMode
 
 app = typer.Typer(help="Build and query Akhbar's Arabic news index.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 IndexOption = Annotated[Path | None, typer.Option("--index", "-i", help="Index directory [env: INDEX_DIR].")]
 ModelOption = Annotated[str | None, typer.Option("--model", help="Embedding model name or folder [env: EMBEDDING_MODEL].")]
@@ -279,11 +280,22 @@ def evaluate_command(
     out.print(table)
 
 
+def configure_logging() -> None:
+    """Warnings to stderr; silence libraries' info chatter and progress bars; never touch the network."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("transformers", "sentence_transformers", "httpx", "faiss", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 def main() -> None:
     """Entry point of ``akhbar-index``: logging to stderr, quiet libraries."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("transformers", "sentence_transformers", "httpx", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    configure_logging()
     try:
         app()
     except KeyboardInterrupt:

@@ -26,11 +26,14 @@ class Passage:
     Attributes:
         chunk: The retrieved span of the article (verbatim).
         article: Its article (title, date, source, url).
-        score: Higher is better; comparable within one search, not across modes.
+        score: Rank score of the search mode; higher is better, comparable within one search only.
         quote: The best-matching sentence(s) inside the chunk.
+        relevance: Cosine similarity of question and chunk embeddings, whatever the mode: a
+            mode-independent signal for deciding that nothing relevant was found.
     """
 
     chunk: Chunk
     article: Article
     score: float
     quote: Quote
+    relevance: float = 0.0

@@ -135,7 +135,7 @@ class Retriever:
         if allowed is not None and len(allowed) == 0:
             return []
         total = len(allowed) if allowed is not None else self.vectors.ntotal
-        query_vector = self.embedder.embed_query(question) if mode != "lexical" else None
+        query_vector = self.embedder.embed_query(question)
         pool = min(total, max(50, 8 * k))
         while True:
             scored = self._ranked(question, query_vector, mode, pool, allowed)
@@ -193,13 +193,15 @@ class Retriever:
         top = np.argpartition(-scores, min(pool, len(scores)) - 1)[:pool]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
-    def _passages(self, question: str, best: list[tuple[int, float]], query_vector: np.ndarray | None) -> list[Passage]:
+    def _passages(self, question: str, best: list[tuple[int, float]], query_vector: np.ndarray) -> list[Passage]:
         chunks = self.metadata.chunks([vector_id for vector_id, _ in best])
         articles = self.metadata.articles(chunk.article_id for chunk in chunks.values())
         hits = [(articles[chunks[v].article_id], chunks[v]) for v, _ in best]
         quotes = self.quotes.select(question, hits, query_vector)
-        return [Passage(chunk=chunk, article=article, score=score, quote=quote)
-                for (article, chunk), (_, score), quote in zip(hits, best, quotes, strict=True)]
+        relevance = [float(self.vectors.reconstruct(int(v)) @ query_vector) if query_vector is not None else 0.0
+                     for v, _ in best]
+        return [Passage(chunk=chunk, article=article, score=score, quote=quote, relevance=rel)
+                for (article, chunk), (_, score), quote, rel in zip(hits, best, quotes, relevance, strict=True)]
 
 
 def _best_per_article(scored: list[tuple[int, float]], metadata: MetadataDB, k: int) -> list[tuple[int, float]]:

@@ -29,6 +29,8 @@ from index.passage import Quote
 MIN_QUOTE_CHARS = 60
 #: Weight of semantic similarity relative to the (max-normalised) lexical evidence.
 SEMANTIC_WEIGHT = 1.0
+#: Semantic evidence costs a forward pass per sentence: spend it on the passages a reader sees.
+SEMANTIC_TOP = 3
 
 
 def chunk_sentences(article: Article, chunk: Chunk) -> list[tuple[int, int]]:
@@ -69,15 +71,19 @@ class QuoteSelector:
                   spans_per_hit: list[list[tuple[int, int]]], question_vector: np.ndarray | None) -> np.ndarray | None:
         if self.embedder is None:
             return None
-        texts = [article.text[s:e] for (article, _), spans in zip(hits, spans_per_hit, strict=True)
+        shown = sum(len(spans) for spans in spans_per_hit[:SEMANTIC_TOP])
+        texts = [article.text[s:e] for (article, _), spans in zip(hits[:SEMANTIC_TOP], spans_per_hit, strict=False)
                  for s, e in spans]
+        total = sum(len(spans) for spans in spans_per_hit)
         if not texts:
             return None
         query = question_vector if question_vector is not None else self.embedder.embed_query(question)
         similarities = self.embedder.embed_documents(texts) @ query
-        # Rescale per search so the semantic term is comparable to the lexical one.
+        # Rescale per search so the semantic term is comparable to the lexical one; passages
+        # beyond the shown ones get no semantic term (zeros) and are ranked on lexical evidence.
         low, high = float(similarities.min()), float(similarities.max())
-        return (similarities - low) / (high - low) if high - low > 1e-6 else np.zeros_like(similarities)
+        scaled = (similarities - low) / (high - low) if high - low > 1e-6 else np.zeros_like(similarities)
+        return np.concatenate([scaled, np.zeros(total - shown, dtype=scaled.dtype)])
 
 
 def _idf(question_terms: set[str], sentences: list[set[str]]) -> dict[str, float]:

@@ -4,9 +4,11 @@ A reader should see the answer at a glance, in bold, within the verbatim passage
 of the chunk is scored on two kinds of evidence:
 
 * **lexical**: the question's content words (normalised, light-stemmed) found in the sentence,
-  each weighted by its rarity in the chunk set (IDF), so names and numbers count most;
-* **semantic**: the embedding similarity of the question to the sentence (optional: one batched
-  forward pass over the sentences of the shown passages).
+  each weighted by its rarity among the candidate sentences (IDF), so names and numbers count most;
+* **semantic**: the embedding similarity of the question to the sentence. It costs a forward
+  pass per sentence, so it is spent only where it decides something: on the passages a reader
+  sees (the first ``SEMANTIC_TOP``) and, in each, on the ``SEMANTIC_CANDIDATES`` sentences with
+  the most lexical evidence (all of them when the lexical evidence is flat).
 
 The best sentence is the quote; when it is very short (a heading, a fragment) it is joined with
 its best neighbour so the quote reads as a statement. Offsets point into the article text.
@@ -26,16 +28,20 @@ from index.embedding import Embedder
 from index.passage import Quote
 
 #: A best sentence shorter than this (characters) is joined with a neighbour.
-MIN_QUOTE_CHARS = 60
+MIN_QUOTE_CHARS = 40
 #: Weight of semantic similarity relative to the (max-normalised) lexical evidence.
 SEMANTIC_WEIGHT = 1.0
-#: Semantic evidence costs a forward pass per sentence: spend it on the passages a reader sees.
+#: Passages (from the top) whose sentences get semantic evidence: the ones a reader sees.
 SEMANTIC_TOP = 3
+#: Sentences per passage that get semantic evidence (the lexically strongest).
+SEMANTIC_CANDIDATES = 4
+#: Characters of a sentence given to the model (long sentences are judged by their start).
+SEMANTIC_MAX_CHARS = 400
 
 
-def chunk_sentences(article: Article, chunk: Chunk) -> list[tuple[int, int]]:
+def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
     """Sentence spans of the chunk, as offsets into the article."""
-    return [(chunk.start + s, chunk.start + e) for s, e in sentence_spans(chunk.text)]
+    return [(chunk.start + s, chunk.start + e) for s, e in sentence_spans(chunk.text)] or [(chunk.start, chunk.end)]
 
 
 class QuoteSelector:
@@ -48,47 +54,52 @@ class QuoteSelector:
                question_vector: np.ndarray | None = None) -> list[Quote]:
         """Return one quote per ``(article, chunk)`` hit, in order."""
         question_terms = set(lexical_tokens(question))
-        spans_per_hit = [chunk_sentences(article, chunk) or [(chunk.start, chunk.end)]
-                         for article, chunk in hits]
-        sentence_terms = [[set(lexical_tokens(article.text[s:e])) for s, e in spans]
-                          for (article, _), spans in zip(hits, spans_per_hit, strict=True)]
-        idf = _idf(question_terms, [terms for per_hit in sentence_terms for terms in per_hit])
-        semantic = self._semantic(question, hits, spans_per_hit, question_vector)
-        quotes: list[Quote] = []
-        offset = 0
-        for (article, _), spans, terms in zip(hits, spans_per_hit, sentence_terms, strict=True):
-            lexical = np.array([sum(idf.get(t, 0.0) for t in question_terms & sentence) for sentence in terms])
-            if lexical.max(initial=0.0) > 0:
-                lexical = lexical / lexical.max()
-            score = lexical
-            if semantic is not None:
-                score = score + SEMANTIC_WEIGHT * semantic[offset:offset + len(spans)]
-            offset += len(spans)
-            quotes.append(_quote(article, spans, score))
-        return quotes
+        spans_per_hit = [chunk_sentences(chunk) for _, chunk in hits]
+        terms_per_hit = [[set(lexical_tokens(article.text[s:e])) for s, e in spans]
+                         for (article, _), spans in zip(hits, spans_per_hit, strict=True)]
+        idf = _idf(question_terms, [terms for per_hit in terms_per_hit for terms in per_hit])
+        lexical_per_hit = [_lexical_scores(question_terms, terms, idf) for terms in terms_per_hit]
+        semantic_per_hit = self._semantic(question, hits, spans_per_hit, lexical_per_hit, question_vector)
+        return [_quote(article, spans, lexical + semantic)
+                for (article, _), spans, lexical, semantic
+                in zip(hits, spans_per_hit, lexical_per_hit, semantic_per_hit, strict=True)]
 
     def _semantic(self, question: str, hits: Sequence[tuple[Article, Chunk]],
-                  spans_per_hit: list[list[tuple[int, int]]], question_vector: np.ndarray | None) -> np.ndarray | None:
+                  spans_per_hit: list[list[tuple[int, int]]], lexical_per_hit: list[np.ndarray],
+                  question_vector: np.ndarray | None) -> list[np.ndarray]:
+        """Semantic scores per hit (zeros where none were computed), rescaled to [0, 1] per search."""
+        result = [np.zeros(len(spans), dtype=np.float32) for spans in spans_per_hit]
         if self.embedder is None:
-            return None
-        shown = sum(len(spans) for spans in spans_per_hit[:SEMANTIC_TOP])
-        texts = [article.text[s:e] for (article, _), spans in zip(hits[:SEMANTIC_TOP], spans_per_hit, strict=False)
-                 for s, e in spans]
-        total = sum(len(spans) for spans in spans_per_hit)
-        if not texts:
-            return None
+            return result
+        picked: list[tuple[int, int]] = []
+        for hit_number, lexical in enumerate(lexical_per_hit[:SEMANTIC_TOP]):
+            order = np.argsort(-lexical, kind="stable")
+            flat = lexical.max(initial=0.0) == lexical.min(initial=0.0)
+            chosen = order if flat and len(order) <= 2 * SEMANTIC_CANDIDATES else order[:SEMANTIC_CANDIDATES]
+            picked.extend((hit_number, int(i)) for i in chosen)
+        if len(picked) < 2:
+            return result
+        texts = [hits[h][0].text[slice(*spans_per_hit[h][i])][:SEMANTIC_MAX_CHARS] for h, i in picked]
         query = question_vector if question_vector is not None else self.embedder.embed_query(question)
         similarities = self.embedder.embed_documents(texts) @ query
-        # Rescale per search so the semantic term is comparable to the lexical one; passages
-        # beyond the shown ones get no semantic term (zeros) and are ranked on lexical evidence.
         low, high = float(similarities.min()), float(similarities.max())
-        scaled = (similarities - low) / (high - low) if high - low > 1e-6 else np.zeros_like(similarities)
-        return np.concatenate([scaled, np.zeros(total - shown, dtype=scaled.dtype)])
+        if high - low < 1e-6:
+            return result
+        for (hit_number, sentence), value in zip(picked, similarities, strict=True):
+            result[hit_number][sentence] = SEMANTIC_WEIGHT * (value - low) / (high - low)
+        return result
 
 
 def _idf(question_terms: set[str], sentences: list[set[str]]) -> dict[str, float]:
     total = len(sentences) or 1
     return {term: math.log(1 + total / (1 + sum(term in s for s in sentences))) for term in question_terms}
+
+
+def _lexical_scores(question_terms: set[str], sentences: list[set[str]], idf: dict[str, float]) -> np.ndarray:
+    scores = np.array([sum(idf.get(t, 0.0) for t in question_terms & sentence) for sentence in sentences],
+                      dtype=np.float32)
+    top = scores.max(initial=0.0)
+    return scores / top if top > 0 else scores
 
 
 def _quote(article: Article, spans: list[tuple[int, int]], score: np.ndarray) -> Quote:

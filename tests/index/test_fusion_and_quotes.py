@@ -1,0 +1,86 @@
+"""Fusion of dense and BM25 rankings, and quote selection, on real Arabic examples."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from corpus import Article, Chunk
+from index.fusion import FusionWeights, fuse, normalise_scores
+from index.quotes import QuoteSelector
+from tests.conftest import QA_DIR
+
+
+def test_rrf_rewards_agreement_between_the_two_rankings() -> None:
+    dense = {1: 0.91, 2: 0.90, 3: 0.80}
+    lexical = {3: 12.0, 4: 9.0, 1: 1.0}
+    fused = fuse(dense, lexical, FusionWeights(rrf_k=60))
+    assert max(fused, key=fused.__getitem__) == 1  # ranked 1st and 3rd beats 1st-only
+    assert fused[3] > fused[2] and fused[3] > fused[4]
+    assert set(fused) == {1, 2, 3, 4}
+
+
+def test_weights_shift_the_balance() -> None:
+    dense = {1: 0.9, 2: 0.5}
+    lexical = {2: 10.0, 1: 1.0}
+    towards_dense = fuse(dense, lexical, FusionWeights(dense=2.0, lexical=1.0))
+    towards_lexical = fuse(dense, lexical, FusionWeights(dense=1.0, lexical=2.0))
+    assert towards_dense[1] > towards_dense[2]
+    assert towards_lexical[2] > towards_lexical[1]
+
+
+def test_score_term_keeps_confidence() -> None:
+    dense = {1: 0.95, 2: 0.40, 3: 0.39}
+    lexical = {2: 5.0, 1: 4.9, 3: 4.8}
+    plain = fuse(dense, lexical, FusionWeights(score_weight=0.0))
+    confident = fuse(dense, lexical, FusionWeights(score_weight=2.0))
+    assert plain[1] == pytest.approx(plain[2])  # RRF alone sees ranks 1+2 vs 2+1: a tie
+    assert confident[1] > confident[2]  # the dense margin breaks it
+
+
+def test_normalise_scores_handles_flat_pools() -> None:
+    assert normalise_scores({1: 3.0, 2: 3.0}) == {1: 1.0, 2: 1.0}
+    assert normalise_scores({1: 2.0, 2: 1.0, 3: 0.0}) == {1: 1.0, 2: 0.5, 3: 0.0}
+    assert fuse({}, {}) == {}
+
+
+def _xquad_examples(count: int) -> list[tuple[Article, str, str]]:
+    passages = {}
+    for line in (QA_DIR / "xquad_ar.passages.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        passages[record["pid"]] = Article(record["pid"], record["title"], record["text"])
+    examples = []
+    for line in (QA_DIR / "xquad_ar.questions.jsonl").read_text(encoding="utf-8").splitlines()[:count]:
+        record = json.loads(line)
+        examples.append((passages[record["pid"]], record["question"], record["answers"][0]))
+    return examples
+
+
+def test_lexical_quote_selection_finds_the_answer_sentence_in_real_passages() -> None:
+    examples = _xquad_examples(60)
+    selector = QuoteSelector()
+    found = 0
+    for article, question, answer in examples:
+        chunk = Chunk(article.id + "#0", article.id, article.text, 0, len(article.text))
+        quote = selector.select(question, [(article, chunk)])[0]
+        assert article.text[quote.start:quote.end] == quote.text
+        assert len(quote.text) <= len(article.text)
+        found += answer in quote.text
+    assert found / len(examples) >= 0.6
+
+
+def test_quote_of_a_specific_question() -> None:
+    text = ("أعلنت الحكومة عن خطة جديدة للنقل العام. وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار. "
+            "ومن المتوقع أن يبدأ العمل في الربيع المقبل.")
+    article = Article("a", "خطة النقل", text)
+    chunk = Chunk("a#0", "a", text, 0, len(text))
+    quote = QuoteSelector().select("كم سيكلف مشروع النقل؟", [(article, chunk)])[0]
+    assert quote.text == "وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار."
+
+
+def test_semantic_evidence_is_used_when_an_embedder_is_given(tiny_embedder) -> None:  # noqa: ANN001
+    article, question, _ = _xquad_examples(1)[0]
+    chunk = Chunk(article.id + "#0", article.id, article.text, 0, len(article.text))
+    quote = QuoteSelector(tiny_embedder).select(question, [(article, chunk)] * 2)[0]
+    assert article.text[quote.start:quote.end] == quote.text

@@ -15,7 +15,7 @@ from tests.conftest import QA_DIR
 def test_rrf_rewards_agreement_between_the_two_rankings() -> None:
     dense = {1: 0.91, 2: 0.90, 3: 0.80}
     lexical = {3: 12.0, 4: 9.0, 1: 1.0}
-    fused = fuse(dense, lexical, FusionWeights(rrf_k=60))
+    fused = fuse(dense, lexical, FusionWeights(dense=1.0, rrf_k=60, score_weight=0.0))
     assert max(fused, key=fused.__getitem__) == 1  # ranked 1st and 3rd beats 1st-only
     assert fused[3] > fused[2] and fused[3] > fused[4]
     assert set(fused) == {1, 2, 3, 4}
@@ -24,8 +24,8 @@ def test_rrf_rewards_agreement_between_the_two_rankings() -> None:
 def test_weights_shift_the_balance() -> None:
     dense = {1: 0.9, 2: 0.5}
     lexical = {2: 10.0, 1: 1.0}
-    towards_dense = fuse(dense, lexical, FusionWeights(dense=2.0, lexical=1.0))
-    towards_lexical = fuse(dense, lexical, FusionWeights(dense=1.0, lexical=2.0))
+    towards_dense = fuse(dense, lexical, FusionWeights(dense=2.0, lexical=1.0, score_weight=0.0))
+    towards_lexical = fuse(dense, lexical, FusionWeights(dense=1.0, lexical=2.0, score_weight=0.0))
     assert towards_dense[1] > towards_dense[2]
     assert towards_lexical[2] > towards_lexical[1]
 
@@ -33,8 +33,8 @@ def test_weights_shift_the_balance() -> None:
 def test_score_term_keeps_confidence() -> None:
     dense = {1: 0.95, 2: 0.40, 3: 0.39}
     lexical = {2: 5.0, 1: 4.9, 3: 4.8}
-    plain = fuse(dense, lexical, FusionWeights(score_weight=0.0))
-    confident = fuse(dense, lexical, FusionWeights(score_weight=2.0))
+    plain = fuse(dense, lexical, FusionWeights(dense=1.0, score_weight=0.0))
+    confident = fuse(dense, lexical, FusionWeights(dense=1.0, score_weight=2.0))
     assert plain[1] == pytest.approx(plain[2])  # RRF alone sees ranks 1+2 vs 2+1: a tie
     assert confident[1] > confident[2]  # the dense margin breaks it
 
@@ -84,3 +84,10 @@ def test_semantic_evidence_is_used_when_an_embedder_is_given(tiny_embedder) -> N
     chunk = Chunk(article.id + "#0", article.id, article.text, 0, len(article.text))
     quote = QuoteSelector(tiny_embedder).select(question, [(article, chunk)] * 2)[0]
     assert article.text[quote.start:quote.end] == quote.text
+
+
+def test_default_fusion_prefers_a_confident_dense_hit_over_a_marginal_lexical_one() -> None:
+    dense = {1: 0.92, 2: 0.81, 3: 0.80}
+    lexical = {2: 7.1, 3: 7.0, 1: 6.9}
+    fused = fuse(dense, lexical)
+    assert max(fused, key=fused.__getitem__) == 1

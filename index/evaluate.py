@@ -116,8 +116,12 @@ def score(retriever: Retriever, questions: Sequence[EvalQuestion], mode: SearchM
     started = time.perf_counter()
     for item in questions:
         passages = retriever.search(item.text, k=max(CUTOFFS), mode=mode)
-        ranked = [p.article.id for p in passages]
-        rank = ranked.index(item.gold_id) + 1 if item.gold_id in ranked else None
+        # A passage stands for the near-duplicate articles folded into it (same story, other outlet).
+        ranks: dict[str, int] = {}
+        for position, passage in enumerate(passages, start=1):
+            for article_id in (passage.article.id, *(d.id for d in passage.duplicates)):
+                ranks.setdefault(article_id, position)
+        rank = ranks.get(item.gold_id)
         for cutoff in CUTOFFS:
             hits[cutoff] += rank is not None and rank <= cutoff
         if rank is not None:

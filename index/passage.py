@@ -30,6 +30,8 @@ class Passage:
         quote: The best-matching sentence(s) inside the chunk.
         relevance: Cosine similarity of question and chunk embeddings, whatever the mode: a
             mode-independent signal for deciding that nothing relevant was found.
+        duplicates: Other articles whose matching passage is nearly the same text (the same
+            story from other outlets), collapsed into this one so results stay diverse.
     """
 
     chunk: Chunk
@@ -37,3 +39,4 @@ class Passage:
     score: float
     quote: Quote
     relevance: float = 0.0
+    duplicates: tuple[Article, ...] = ()

@@ -193,31 +193,57 @@ class Retriever:
         top = np.argpartition(-scores, min(pool, len(scores)) - 1)[:pool]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
-    def _passages(self, question: str, best: list[tuple[int, float]], query_vector: np.ndarray) -> list[Passage]:
-        chunks = self.metadata.chunks([vector_id for vector_id, _ in best])
-        articles = self.metadata.articles(chunk.article_id for chunk in chunks.values())
-        hits = [(articles[chunks[v].article_id], chunks[v]) for v, _ in best]
+    def _passages(self, question: str, best: list[_Pick], query_vector: np.ndarray) -> list[Passage]:
+        chunks = self.metadata.chunks([pick.vector_id for pick in best])
+        articles = self.metadata.articles([c.article_id for c in chunks.values()] +
+                                          [a for pick in best for a in pick.duplicates])
+        hits = [(articles[chunks[pick.vector_id].article_id], chunks[pick.vector_id]) for pick in best]
         quotes = self.quotes.select(question, hits, query_vector)
-        relevance = [float(self.vectors.reconstruct(int(v)) @ query_vector) if query_vector is not None else 0.0
-                     for v, _ in best]
-        return [Passage(chunk=chunk, article=article, score=score, quote=quote, relevance=rel)
-                for (article, chunk), (_, score), quote, rel in zip(hits, best, quotes, relevance, strict=True)]
+        return [Passage(chunk=chunk, article=article, score=pick.score, quote=quote,
+                        relevance=float(self.vectors.reconstruct(pick.vector_id) @ query_vector),
+                        duplicates=tuple(articles[a] for a in pick.duplicates))
+                for (article, chunk), pick, quote in zip(hits, best, quotes, strict=True)]
 
 
-def _best_per_article(scored: list[tuple[int, float]], metadata: MetadataDB, k: int) -> list[tuple[int, float]]:
-    """Keep the best chunk of each article, in rank order, up to ``k``."""
+#: Word-set Jaccard similarity above which two passages count as the same text.
+DUPLICATE_JACCARD = 0.6
+
+
+@dataclass(slots=True)
+class _Pick:
+    vector_id: int
+    score: float
+    terms: frozenset[str]
+    duplicates: list[str]
+
+
+def _best_per_article(scored: list[tuple[int, float]], metadata: MetadataDB, k: int) -> list[_Pick]:
+    """Keep the best chunk of each article, in rank order, up to ``k``, folding near-duplicates.
+
+    A chunk from another article whose words overlap a kept one by ``DUPLICATE_JACCARD`` or more
+    (the same wire story in several outlets) is folded into it instead of taking a slot.
+    """
     chunks = metadata.chunks([vector_id for vector_id, _ in scored])
     seen: set[str] = set()
-    best: list[tuple[int, float]] = []
+    best: list[_Pick] = []
     for vector_id, score in scored:
-        article_id = chunks[vector_id].article_id
-        if article_id in seen:
+        chunk = chunks[vector_id]
+        if chunk.article_id in seen:
             continue
-        seen.add(article_id)
-        best.append((vector_id, score))
+        seen.add(chunk.article_id)
+        terms = frozenset(normalise(chunk.text).split())
+        twin = next((pick for pick in best if _jaccard(pick.terms, terms) >= DUPLICATE_JACCARD), None)
+        if twin is not None:
+            twin.duplicates.append(chunk.article_id)
+            continue
+        best.append(_Pick(vector_id, score, terms, []))
         if len(best) == k:
             break
     return best
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def _check_question(question: str) -> str:

@@ -67,3 +67,22 @@ def test_unsearchable_questions_are_refused_clearly(retriever: Retriever, questi
 def test_k_out_of_range_is_refused(retriever: Retriever) -> None:
     with pytest.raises(BadQuery, match="k must be"):
         retriever.search("سوريا", k=0)
+
+
+def test_the_same_story_from_two_outlets_is_folded_into_one_result(
+        tmp_path: Path, tiny_embedder, tiny_model_dir: Path, news_records) -> None:  # noqa: ANN001
+    from index import build_index
+    from tests.index.conftest import write_jsonl
+
+    story = dict(news_records[0])
+    copy = dict(story, id="copy-of-" + story["id"], source="OtherOutlet", url="http://example.org/copy")
+    corpus = write_jsonl(tmp_path / "news.jsonl", [story, copy, *news_records[1:20]])
+    build_index([corpus], tmp_path / "index", tiny_embedder)
+    settings = IndexSettings(index_dir=tmp_path / "index", embedding_model=str(tiny_model_dir), _env_file=None)
+    retriever = Retriever.open(tmp_path / "index", settings=settings, embedder=tiny_embedder)
+    passages = retriever.search(story["title"], k=5, mode="lexical")
+    ids = [p.article.id for p in passages]
+    assert len(passages) == 5
+    assert (story["id"] in ids) != (copy["id"] in ids)  # one of the twins is shown ...
+    shown = passages[ids.index(story["id"] if story["id"] in ids else copy["id"])]
+    assert [d.id for d in shown.duplicates] in ([copy["id"]], [story["id"]])  # ... the other folded into it

@@ -9,6 +9,8 @@ full rebuild would write (same order, same ids, same vectors).
 from __future__ import annotations
 
 import logging
+import shutil
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,11 +136,42 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
 def _write_build(index_dir: Path, articles: list[Article], chunks: list[Chunk], matrix: np.ndarray,
                  embedder: Embedder, settings: ChunkerSettings, embed_titles: bool,
                  sources: list[str]) -> Path:
+    """Write the build into a staging directory and publish it; on any failure remove the staging.
+
+    A failed write (a full disk, above all) must not leave its partial files taking the space the
+    next attempt needs; the previous build stays current either way.
+
+    Raises:
+        OSError: a file could not be written, whichever library wrote it.
+    """
     built_at = datetime.now(timezone.utc)
     build_id = built_at.strftime("%Y%m%dT%H%M%S%fZ")
     staging = new_build_dir(index_dir, build_id)
-    faiss_kind = write_vectors(staging / VECTORS_NAME, matrix)
-    write_metadata(staging / METADATA_NAME, articles, chunks)
+    try:
+        _write_files(staging, articles, chunks, matrix, embedder, settings, embed_titles, sources, built_at, build_id)
+        return publish_build(index_dir, staging, build_id)
+    except BaseException:
+        if staging.exists():  # not yet renamed into place by publish_build
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_files(staging: Path, articles: list[Article], chunks: list[Chunk], matrix: np.ndarray,
+                 embedder: Embedder, settings: ChunkerSettings, embed_titles: bool, sources: list[str],
+                 built_at: datetime, build_id: str) -> None:
+    """Write vectors, metadata, lexical index and manifest into ``staging``.
+
+    FAISS reports a failed write as ``RuntimeError`` and SQLite as ``sqlite3.OperationalError``
+    ("database or disk is full"); both become ``OSError`` so callers handle one kind of failure.
+    """
+    try:
+        faiss_kind = write_vectors(staging / VECTORS_NAME, matrix)
+    except RuntimeError as error:
+        raise OSError(f"cannot write {VECTORS_NAME}: {_first_line(error)}") from error
+    try:
+        write_metadata(staging / METADATA_NAME, articles, chunks)
+    except sqlite3.Error as error:
+        raise OSError(f"cannot write {METADATA_NAME}: {_first_line(error)}") from error
     by_id = {a.id: a for a in articles}
     LexicalIndex.build([_lexical_text(by_id[c.article_id], c, embed_titles) for c in chunks]).save(
         staging / LEXICAL_DIR)
@@ -151,7 +184,13 @@ def _write_build(index_dir: Path, articles: list[Article], chunks: list[Chunk], 
         sources=sources, faiss_index=faiss_kind, date_range=(days[0], days[-1]) if days else None,
         article_fingerprints={a.id: a.fingerprint() for a in articles}, files=files)
     (staging / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
-    return publish_build(index_dir, staging, build_id)
+
+
+def _first_line(error: BaseException) -> str:
+    """The part of a library's error a user can act on (FAISS prefixes the C++ check that failed)."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    _, found, rest = line.partition("write error in ")
+    return f"write error in {rest}" if found else line
 
 
 def _lexical_text(article: Article, chunk: Chunk, embed_titles: bool) -> str:

@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -31,14 +32,15 @@ from index.embedding import load_embedder
 from index.errors import AkhbarIndexError, BadQuery
 from index.retriever import Retriever
 from index.settings import IndexSettings, SearchMode
+from index.store import current_build_id
 
 app = typer.Typer(help="Build and query Akhbar's Arabic news index.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
-IndexOption = Annotated[Path | None, typer.Option("--index", "-i", help="Index directory [env: INDEX_DIR].")]
-ModelOption = Annotated[str | None, typer.Option("--model", help="Embedding model name or folder [env: EMBEDDING_MODEL].")]
+IndexOption = Annotated[Path | None, typer.Option("--index", "-i", help="Index directory (env: INDEX_DIR).")]
+ModelOption = Annotated[str | None, typer.Option("--model", help="Embedding model name or folder (env: EMBEDDING_MODEL).")]
 
 
 class RichProgress:
@@ -92,8 +94,22 @@ def _settings(index: Path | None = None, model: str | None = None, mode: SearchM
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    # Escaped: paths and reasons are user data, and "[x]" in them is rich markup (or a MarkupError).
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+def _build_failed(error: OSError, index_dir: Path, before: str | None) -> typer.Exit:
+    """A build or update that failed on the file system (disk full, permissions): why, and what serves now."""
+    reason = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
+    after = current_build_id(index_dir)
+    if after != before:
+        state = f"the index now serves build {Path(after).name}" if after else "the index was removed"
+    elif before is None:
+        state = "no index was written"
+    else:
+        state = "the previous index is still current"
+    return _fail(f"build failed, {state}: {reason or type(error).__name__}")
 
 
 def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool) -> BuildReport:
@@ -116,11 +132,11 @@ def _print_summary(report: BuildReport, verb: str) -> None:
     if report.repaired:
         console.print(f"[yellow]repaired {len(report.repaired)} record(s):[/yellow]")
         for item in report.repaired[:20]:
-            console.print(f"  {item.path}: {item.reason}", highlight=False)
+            console.print(f"  {escape(item.path)}: {escape(item.reason)}", highlight=False)
     if report.skipped:
         console.print(f"[yellow]skipped {len(report.skipped)} file(s) or record(s):[/yellow]")
         for item in report.skipped[:20]:
-            console.print(f"  {item.path}: {item.reason}", highlight=False)
+            console.print(f"  {escape(item.path)}: {escape(item.reason)}", highlight=False)
         if len(report.skipped) > 20:
             console.print(f"  … and {len(report.skipped) - 20} more")
 
@@ -137,10 +153,13 @@ def build(
     Example: akhbar-index build corpus/sample ../shared/data/news/ant_multisource.sample300.jsonl
     """
     settings = _settings(index, model)
+    before = current_build_id(settings.index_dir)
     try:
         report = run_build(settings, sources, incremental=False, wait=wait)
     except AkhbarIndexError as error:
         raise _fail(str(error)) from None
+    except OSError as error:
+        raise _build_failed(error, settings.index_dir, before) from None
     _print_summary(report, "built")
 
 
@@ -158,10 +177,13 @@ def update(
     Example: akhbar-index update corpus/ --index data/index
     """
     settings = _settings(index, model)
+    before = current_build_id(settings.index_dir)
     try:
         report = run_build(settings, sources, incremental=True, wait=wait)
     except AkhbarIndexError as error:
         raise _fail(str(error)) from None
+    except OSError as error:
+        raise _build_failed(error, settings.index_dir, before) from None
     _print_summary(report, "updated")
 
 
@@ -181,7 +203,7 @@ def search(
     source: Annotated[list[str] | None, typer.Option("--source", help="Only this outlet (repeatable).")] = None,
     since: Annotated[str | None, typer.Option(help="Only articles from this day on (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles up to this day (YYYY-MM-DD).")] = None,
-    mode: Annotated[SearchMode | None, typer.Option(help="dense, lexical or hybrid [env: SEARCH_MODE].")] = None,
+    mode: Annotated[SearchMode | None, typer.Option(help="dense, lexical or hybrid (env: SEARCH_MODE).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per passage.")] = False,
     index: IndexOption = None,
     model: ModelOption = None,

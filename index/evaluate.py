@@ -110,6 +110,8 @@ def score(retriever: Retriever, questions: Sequence[EvalQuestion], mode: SearchM
           progress: Progress | None = None) -> EvalResult:
     """Ask every question in ``mode`` and compute the metrics."""
     progress = progress or NullProgress()
+    # Quotes do not change the ranking; without gold answers their semantic evidence is wasted work.
+    retriever.quotes.enabled_semantic = retriever.quotes.embedder is not None and any(item.answers for item in questions)
     hits = {cutoff: 0 for cutoff in CUTOFFS}
     reciprocal, gain, in_quote_1, in_quote_3, with_answers = 0.0, 0.0, 0, 0, 0
     progress.start(f"asking ({mode})", len(questions), "questions")

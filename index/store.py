@@ -61,12 +61,18 @@ def current_build_id(index_dir: Path) -> str | None:
 
 
 def new_build_dir(index_dir: Path, build_id: str) -> Path:
-    """Create the temporary directory a build writes into (invisible to readers)."""
+    """Create the temporary directory a build writes into (invisible to readers).
+
+    Only the holder of :func:`build_lock` calls this, so any other staging directory is what a
+    killed build left behind: it is removed first, so its files never take the space this build
+    needs (previously they stayed until the next build was published).
+    """
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
+    for leftover in builds.glob(".tmp-*"):
+        logger.info("removing %s, left by an interrupted build", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = builds / f".tmp-{build_id}"
-    if staging.exists():
-        shutil.rmtree(staging)
     staging.mkdir()
     return staging
 

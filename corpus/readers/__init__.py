@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from corpus.readers.base import UnreadableFile
+from corpus.readers.base import UnreadableFile, cap_article
 from corpus.readers.csv_table import read_csv
+from corpus.readers.html_page import read_html_page
 from corpus.readers.jsonl import read_jsonl
 from corpus.readers.text_page import read_text_page
 from corpus.types import Article, CorpusReport, RepairedInput, SkippedInput
@@ -35,6 +36,8 @@ READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
     ".jsonl": read_jsonl,
     ".ndjson": read_jsonl,
     ".csv": read_csv,
+    ".html": read_html_page,
+    ".htm": read_html_page,
 }
 
 __all__ = ["READERS", "iter_corpus_files", "read_corpus"]
@@ -62,12 +65,15 @@ def iter_corpus_files(sources: Iterable[Path]) -> Iterator[Path | SkippedInput]:
 def read_corpus(sources: Iterable[Path | str], on_article: Callable[[Article], None] | None = None) -> CorpusReport:
     """Read every article under ``sources``; duplicates of an id keep the first and are reported.
 
+    Oversized articles are cut to :data:`~corpus.readers.base.MAX_ARTICLE_CHARS` here, whatever
+    their format, and reported as repaired.
+
     Args:
         sources: Files and folders, in any supported format, mixed.
         on_article: Called per article read (progress display).
     """
     report = CorpusReport()
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # article id -> the file it was first read from
     for entry in iter_corpus_files(Path(s) for s in sources):
         if isinstance(entry, SkippedInput):
             report.skipped.append(entry)
@@ -80,12 +86,15 @@ def read_corpus(sources: Iterable[Path | str], on_article: Callable[[Article], N
                 elif isinstance(item, RepairedInput):
                     report.repaired.append(item)
                 elif item.id in seen:
-                    report.skipped.append(SkippedInput(str(entry), f"duplicate article id {item.id!r}"))
+                    first = "earlier in this file" if seen[item.id] == str(entry) else f"first in {seen[item.id]}"
+                    report.skipped.append(SkippedInput(str(entry), f"duplicate article id {item.id!r} ({first})"))
                 else:
-                    seen.add(item.id)
-                    report.articles.append(item)
+                    seen[item.id] = str(entry)
+                    article, repairs = cap_article(item)
+                    report.repaired.extend(RepairedInput(str(entry), repair) for repair in repairs)
+                    report.articles.append(article)
                     if on_article is not None:
-                        on_article(item)
+                        on_article(article)
         except (UnreadableFile, OSError) as error:
             report.skipped.append(SkippedInput(str(entry), str(error) or type(error).__name__))
     return report

@@ -1,66 +1,167 @@
-"""What every reader shares: decoding bytes the way Arabic news files really come, and parsing dates.
+"""What every reader shares: decoding bytes as Arabic news files really come, dates, size caps.
 
 Arabic text arrives as UTF-8, UTF-8 with a BOM (Windows tools) or Windows-1256 (older Arabic
 sites and Excel exports). We try them strictly in that order, so a valid UTF-8 file is never
-misread, and refuse files that are clearly binary instead of indexing garbage.
+misread, and refuse what would only index garbage: binary files, UTF-8 with damaged bytes (read
+as Windows-1256 it would become mojibake such as ``ط§ظ„``) and bytes that decode to symbols
+rather than words.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+
+from corpus.types import Article
 
 logger = logging.getLogger(__name__)
 
 #: Files larger than this are refused: they are dumps or binaries, not articles.
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
+MAX_ARTICLE_CHARS = 200_000
+"""Longest article body kept, in characters; longer bodies are cut at a sentence or line boundary.
+
+The longest of the ~30,000 articles in the ANT archive has ~21,000 characters, so this is ten
+times any real article. A longer "article" is a dump or a scraping accident, and indexing it in
+full would cost one build minutes to hours (25 million characters are ~90,000 chunks to embed,
+about two hours with the default model at ~12 chunks/s) for text nobody asked for. Cutting keeps
+the build bounded, keeps what can still be quoted, and the build summary says what was cut.
+"""
+
+MAX_TITLE_CHARS = 1_000
+"""Longest headline kept, in characters: every chunk carries its headline (embedded and in BM25),
+so an oversized "title" would be repeated into every chunk of its article."""
+
+#: Where a cut may fall: after sentence-ending punctuation (and closing quotes) or at a line end.
+_CUT_POINT = re.compile(r"[.!?؟؛…]+[\"'»”’)\]]*(?=\s)|\n")
+_LAST_SPACE = re.compile(r"\s\S*$")
+
 
 class UnreadableFile(Exception):
     """A file that cannot be turned into text; the message says why, for the build summary."""
+
+
+class DamagedUtf8(UnreadableFile):
+    """A file that is UTF-8 except for a few invalid bytes (readers of line formats may salvage the rest)."""
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """Read a file's bytes, refusing empty and oversized files with a clear reason."""
+    size = path.stat().st_size
+    if size == 0:
+        raise UnreadableFile("empty file")
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(f"file too large ({size} bytes > {MAX_FILE_BYTES})")
+    return path.read_bytes()
 
 
 def decode_bytes(data: bytes) -> str:
     """Decode a file's bytes as UTF-8 (with or without BOM), else Windows-1256.
 
     Raises:
-        UnreadableFile: the bytes look binary (NUL bytes) or decode to mostly non-text.
+        DamagedUtf8: the bytes are UTF-8 with a few invalid sequences (not Windows-1256 text).
+        UnreadableFile: the bytes look binary (NUL bytes) or decode to symbols and control
+            characters rather than text.
     """
     if b"\x00" in data[:65536]:
         raise UnreadableFile("binary file (contains NUL bytes)")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("cp1256")
     except UnicodeDecodeError as error:
-        raise UnreadableFile(f"neither UTF-8 nor Windows-1256: {error.reason} at byte {error.start}") from None
-    if _control_ratio(text) > 0.05:
-        raise UnreadableFile("not text in UTF-8 or Windows-1256 (too many control characters)")
+        utf8_error = error
+    if _mostly_utf8(data):
+        raise DamagedUtf8(f"invalid UTF-8 at byte {utf8_error.start} ({utf8_error.reason}) in an otherwise "
+                          f"UTF-8 file; fix or re-export it")
+    text = data.decode("cp1256")  # Windows-1256 maps every byte, so this cannot fail
+    problem = _not_text(text)
+    if problem:
+        raise UnreadableFile(f"neither UTF-8 nor Windows-1256 text ({problem})")
     logger.debug("decoded as Windows-1256")
     return text
 
 
 def read_text_file(path: Path) -> str:
     """Read and decode one file, refusing empty, huge and binary files with a clear reason."""
-    size = path.stat().st_size
-    if size == 0:
-        raise UnreadableFile("empty file")
-    if size > MAX_FILE_BYTES:
-        raise UnreadableFile(f"file too large ({size} bytes > {MAX_FILE_BYTES})")
-    text = decode_bytes(path.read_bytes())
+    text = decode_bytes(read_file_bytes(path))
     if not text.strip():
         raise UnreadableFile("file holds only white space")
     return text
 
 
-def _control_ratio(text: str) -> float:
+def cap_article(article: Article) -> tuple[Article, list[str]]:
+    """Cut an oversized body to :data:`MAX_ARTICLE_CHARS` and an oversized title to :data:`MAX_TITLE_CHARS`.
+
+    Returns:
+        The article (the same object when nothing was cut) and what was cut, for the build summary.
+    """
+    repairs: list[str] = []
+    text, title = article.text, article.title
+    if len(text) > MAX_ARTICLE_CHARS:
+        text, where = _cut(text, MAX_ARTICLE_CHARS)
+        repairs.append(f"article {article.id!r}: text of {len(article.text):,} characters cut to {len(text):,} at a "
+                       f"{where} (articles are capped at {MAX_ARTICLE_CHARS:,} characters)")
+    if len(title) > MAX_TITLE_CHARS:
+        title, where = _cut(title, MAX_TITLE_CHARS)
+        repairs.append(f"article {article.id!r}: title of {len(article.title):,} characters cut to {len(title):,} "
+                       f"at a {where}")
+    if not repairs:
+        return article, repairs
+    return replace(article, text=text, title=title), repairs
+
+
+def _cut(text: str, limit: int) -> tuple[str, str]:
+    """The longest prefix of ``text`` up to ``limit`` characters that ends a sentence or line, and which.
+
+    Looks for that end in the second half of the allowance only, so little is lost; text without
+    one there is cut at the last word boundary, and text without spaces at the limit itself.
+    """
+    window = text[:limit]
+    last = None
+    for last in _CUT_POINT.finditer(window, limit // 2):  # noqa: B007 - only the last one is wanted
+        pass
+    if last is not None:
+        return window[:last.end()].rstrip(), "line break" if last.group() == "\n" else "sentence end"
+    space = _LAST_SPACE.search(window)
+    if space and space.start() > 0:
+        return window[:space.start()].rstrip(), "word boundary"
+    return window, "hard limit (no space to cut at)"
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True when nearly all non-ASCII bytes form valid UTF-8: damaged UTF-8, not another encoding.
+
+    Windows-1256 Arabic is almost never valid UTF-8 (a letter byte is followed by another letter,
+    not a continuation byte), so its valid sequences are a small minority.
+    """
+    sample = data[: 1 << 20].decode("utf-8", errors="replace")
+    invalid = sample.count("\ufffd")
+    valid = sum(1 for char in sample if char > "\x7f") - invalid
+    return valid >= 16 and valid >= 10 * invalid
+
+
+def _not_text(text: str) -> str | None:
+    """Why decoded text is not prose (too many control characters or symbols, no spaces), or None."""
     sample = text[:65536]
     if not sample:
-        return 0.0
+        return None
+    if _control_ratio(sample) > 0.05:
+        return "too many control characters"
+    non_ascii = [char for char in sample if char > "\x7f"]
+    symbols = sum(1 for char in non_ascii if unicodedata.category(char)[0] == "S"
+                  or unicodedata.category(char) in ("Cc", "Co", "Cn"))
+    if len(non_ascii) >= 32 and symbols > 0.05 * len(non_ascii):
+        return f"{symbols} of {len(non_ascii)} non-ASCII characters are symbols, not letters"
+    if len(sample) >= 256 and sum(char.isspace() for char in sample) < 0.02 * len(sample):
+        return "no spaces between words"
+    return None
+
+
+def _control_ratio(sample: str) -> float:
     controls = sum(1 for char in sample if unicodedata.category(char) == "Cc" and char not in "\r\n\t\f")
     return controls / len(sample)
 

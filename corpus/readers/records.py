@@ -31,16 +31,22 @@ def record_to_article(record: Mapping[str, object]) -> tuple[Article, list[str]]
     """Build an Article from a record, returning it with the repairs made (e.g. a bad date dropped).
 
     Raises:
-        BadRecord: no body text, or the record is not an object.
+        BadRecord: no body text, a body that is not a string, or the record is not an object.
     """
     if not isinstance(record, Mapping):
         raise BadRecord(f"expected an object, got {type(record).__name__}")
     lowered = {str(key).strip().lower(): value for key, value in record.items()}
     values = {name: _first(lowered, aliases) for name, aliases in FIELD_ALIASES.items()}
-    text = str(values["text"]).strip() if values["text"] is not None else ""
+    if values["text"] is not None and not isinstance(values["text"], str):
+        raise BadRecord(f"text field is a {_json_type(values['text'])}, expected a string")
+    text = values["text"].strip() if values["text"] is not None else ""
     if not text:
         raise BadRecord("missing or empty text field")
     repairs: list[str] = []
+    for name in ("id", "title", "date", "source", "url", "category"):
+        if isinstance(values[name], Mapping | list | bool):
+            repairs.append(f"{name} field is a {_json_type(values[name])}, not text: dropped")
+            values[name] = None
     title = clean_field(values["title"])
     if not title:
         title = text.splitlines()[0][:120]
@@ -61,6 +67,19 @@ def record_to_article(record: Mapping[str, object]) -> tuple[Article, list[str]]
         category=clean_field(values["category"]),
     )
     return article, repairs
+
+
+def _json_type(value: object) -> str:
+    """How a JSON reader would name the value's type (``object``, ``array``...), for messages."""
+    if isinstance(value, Mapping):
+        return "JSON object"
+    if isinstance(value, list):
+        return "JSON array"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
 
 
 def _first(record: Mapping[str, object], aliases: tuple[str, ...]) -> object | None:

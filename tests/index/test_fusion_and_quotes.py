@@ -76,7 +76,17 @@ def test_quote_of_a_specific_question() -> None:
     article = Article("a", "خطة النقل", text)
     chunk = Chunk("a#0", "a", text, 0, len(text))
     quote = QuoteSelector().select("كم سيكلف مشروع النقل؟", [(article, chunk)])[0]
-    assert quote.text == "وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار."
+    assert "وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار." in quote.text  # the answer sentence ...
+    assert quote.text != text and quote.text.count(".") == 2  # ... joined with one neighbour, not the whole text
+
+
+def test_how_many_question_prefers_the_sentence_with_a_number() -> None:
+    text = ("شارك في المؤتمر ممثلون عن الدول الأعضاء في المنظمة الدولية وناقشوا قضايا المناخ والطاقة والتنمية المستدامة. "
+            "وبلغ عدد المشاركين في المؤتمر 450 مندوبا من مختلف دول العالم حسب ما أعلنه المنظمون في ختام أعمال المؤتمر.")
+    article = Article("b", "مؤتمر المناخ", text)
+    chunk = Chunk("b#0", "b", text, 0, len(text))
+    quote = QuoteSelector().select("كم عدد المشاركين في المؤتمر؟", [(article, chunk)])[0]
+    assert "450" in quote.text
 
 
 def test_semantic_evidence_is_used_when_an_embedder_is_given(tiny_embedder) -> None:  # noqa: ANN001

@@ -1,0 +1,397 @@
+"""Telegram handlers: plain async functions; :func:`bot.app.register_handlers` wires them.
+
+* In a private chat any text is a question; in a group the bot answers when mentioned, when a
+  message replies to it, or on ``/ask <question>``.
+* A question is searched off the event loop (``asyncio.to_thread``) while the chat shows
+  "typing", so many chats are served at once; the reply is Telegram HTML with link previews off
+  and, under its last message, buttons ordered for right-to-left readers: 👎 👍 المزيد.
+* Buttons carry ids only (:mod:`bot.callbacks`); forged or expired ones get a short notice.
+* :func:`gate` runs first for every update and keeps chats outside ``ALLOWED_CHAT_IDS`` out
+  after telling each of them once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes, ExtBot
+
+from bot import messages
+from bot.answerer import Answer, question_refusal
+from bot.callbacks import (
+    AskedQuestion,
+    FeedbackRequest,
+    MoreRequest,
+    Page,
+    feedback_data,
+    more_data,
+    parse_callback,
+)
+from bot.render import about_values, html_message, number, render_html
+from bot.rtl import isolate
+from bot.state import BotState, bot_state
+from index import BadQuery
+
+logger = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+# -- sending ------------------------------------------------------------------------------------
+
+async def send_html(context: Context, chat_id: int, text: str, *, reply_to: int | None = None,
+                    markup: InlineKeyboardMarkup | None = None) -> Message:
+    """Send one HTML message, link previews off, optionally as a reply."""
+    reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    return await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+                                          reply_parameters=reply, reply_markup=markup)
+
+
+def reply_target(update: Update) -> int | None:
+    """The message to reply to: in groups the asker's, so the thread stays readable; none in private."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or chat.type == ChatType.PRIVATE:
+        return None
+    return message.message_id
+
+
+async def reply_html(update: Update, context: Context, text: str) -> None:
+    """Answer in the update's chat (as a reply in groups)."""
+    if update.effective_chat is not None:
+        await send_html(context, update.effective_chat.id, text, reply_to=reply_target(update))
+
+
+def answer_keyboard(qid: str, offset: int, has_more: bool) -> InlineKeyboardMarkup:
+    """👎 👍 [المزيد], left to right, so a right-to-left reader meets "more" first."""
+    row = [InlineKeyboardButton(messages.BUTTON_BAD, callback_data=feedback_data(qid, offset, False)),
+           InlineKeyboardButton(messages.BUTTON_GOOD, callback_data=feedback_data(qid, offset, True))]
+    if has_more:
+        row.append(InlineKeyboardButton(messages.BUTTON_MORE, callback_data=more_data(qid, offset)))
+    return InlineKeyboardMarkup([row])
+
+
+async def send_answer(context: Context, chat_id: int, answer: Answer, qid: str | None,
+                      reply_to: int | None = None) -> None:
+    """Send a page of passages (several messages if long) with its buttons, or the no-answer text.
+
+    Args:
+        context: The handler's context.
+        chat_id: Where to send.
+        answer: The page to show.
+        qid: The question's id in the store; the page is recorded under it before sending, so a
+            button pressed at once already finds it. None for a page without buttons.
+        reply_to: Message to reply to with the first message (groups).
+    """
+    state = bot_state(context)
+    if not answer.answered or qid is None:
+        text = messages.NO_ANSWER if answer.offset == 0 else messages.NO_MORE
+        await send_html(context, chat_id, html_message(text), reply_to=reply_to)
+        return
+    asked = state.questions.get(qid)
+    if asked is not None:
+        asked.pages[answer.offset] = Page(tuple(p.chunk.id for p in answer.passages), answer.has_more)
+    texts = render_html(answer.passages)
+    for index, text in enumerate(texts):
+        last = index == len(texts) - 1
+        await send_html(context, chat_id, text, reply_to=reply_to if index == 0 else None,
+                        markup=answer_keyboard(qid, answer.offset, answer.has_more) if last else None)
+
+
+async def _typing(context: Context, chat_id: int) -> None:
+    """Show "typing…" while searching; a failure here must not cost the answer."""
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError as error:
+        logger.debug("chat action failed: %s", error)
+
+
+# -- the allow-list gate --------------------------------------------------------------------------
+
+async def gate(update: Update, context: Context) -> None:
+    """Stop updates from chats outside ``ALLOWED_CHAT_IDS``; tell each such chat once."""
+    state = bot_state(context)
+    allowed = state.settings.allowed_chat_ids
+    chat = update.effective_chat
+    if not allowed or chat is None or chat.id in allowed:
+        return
+    if chat.id not in state.refused_chats and _addressed_to_bot(update, context.bot):
+        state.refused_chats.add(chat.id)
+        logger.info("refusing chat %s (not in ALLOWED_CHAT_IDS)", chat.id)
+        await send_html(context, chat.id, html_message(messages.NOT_ALLOWED))
+    raise ApplicationHandlerStop
+
+
+def _addressed_to_bot(update: Update, bot: ExtBot[None]) -> bool:
+    """A private message, a command, or a group message that mentions or replies to the bot."""
+    message = update.message
+    if message is None or not message.text:
+        return False
+    if message.chat.type == ChatType.PRIVATE or message.text.startswith("/"):
+        return True
+    return group_question(message, bot) is not None
+
+
+# -- questions ------------------------------------------------------------------------------------
+
+def group_question(message: Message, bot: ExtBot[None]) -> str | None:
+    """The question in a group message addressed to the bot (its mention removed), else None."""
+    text = message.text or ""
+    mention = f"@{bot.username}".lower()
+    mentions = {value for value in message.parse_entities([MessageEntityType.MENTION]).values()
+                if value.lower() == mention}
+    if mentions:
+        for value in mentions:
+            text = text.replace(value, " ")
+        return text.strip()
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+        return text
+    return None
+
+
+async def on_private_text(update: Update, context: Context) -> None:
+    """Any text in a private chat is a question."""
+    if update.effective_message is not None:
+        await ask(update, context, update.effective_message.text or "")
+
+
+async def on_group_text(update: Update, context: Context) -> None:
+    """In groups, answer only messages that mention or reply to the bot."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = group_question(message, context.bot)
+    if question is not None:
+        await ask(update, context, question)
+
+
+async def ask_command(update: Update, context: Context) -> None:
+    """``/ask <question>``: the text after the command (any chat)."""
+    text = update.effective_message.text if update.effective_message else ""
+    parts = (text or "").split(maxsplit=1)
+    await ask(update, context, parts[1] if len(parts) > 1 else "")
+
+
+async def ask(update: Update, context: Context, question: str) -> None:
+    """Check, rate-limit, search off the loop and send the first page of the answer."""
+    started = time.perf_counter()
+    state = bot_state(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if refusal := question_refusal(question):
+        template, values = refusal
+        await reply_html(update, context, html_message(template, **values))
+        return
+    if not await _within_rate_limit(update, context, state):
+        return
+    _schedule_reload(context, state)
+    typing = asyncio.create_task(_typing(context, chat.id))
+    try:
+        answer = await asyncio.to_thread(state.answerer.answer, question)
+    except BadQuery:
+        await reply_html(update, context, html_message(messages.EMPTY_QUESTION))
+        return
+    finally:
+        await typing
+    qid = state.questions.add(answer.question, chat.id) if answer.answered else None
+    await send_answer(context, chat.id, answer, qid, reply_target(update))
+    state.stats.record(time.perf_counter() - started, answer.answered)
+
+
+async def _within_rate_limit(update: Update, context: Context, state: BotState) -> bool:
+    """Count a question against its user's window; tell the user once when over it."""
+    user, chat = update.effective_user, update.effective_chat
+    key = user.id if user else chat.id if chat else 0
+    decision = state.limiter.acquire(key)
+    if decision.allowed:
+        return True
+    logger.info("rate-limited user %s for %.0f s", key, decision.retry_after)
+    if decision.notify:
+        text = html_message(messages.RATE_LIMITED, limit=number(state.settings.rate_limit_questions),
+                            seconds=number(math.ceil(state.settings.rate_limit_seconds)),
+                            wait=number(max(1, math.ceil(decision.retry_after))))
+        if update.callback_query is not None:
+            await update.callback_query.answer(text=_plain(text), show_alert=True)
+        else:
+            await reply_html(update, context, text)
+    elif update.callback_query is not None:
+        await update.callback_query.answer()
+    return False
+
+
+def _plain(html_text: str) -> str:
+    """A tag-free :func:`html_message` result for popups (which take plain text)."""
+    return html.unescape(html_text)
+
+
+def _schedule_reload(context: Context, state: BotState) -> None:
+    """Start opening a new build in a worker thread when ``INDEX_DIR/current`` has switched."""
+    answerer = state.answerer
+    if answerer.reload_due():
+        context.application.create_task(asyncio.to_thread(answerer.reload), name="akhbar-index-reload")
+
+
+# -- buttons --------------------------------------------------------------------------------------
+
+Request = TypeVar("Request", MoreRequest, FeedbackRequest)
+
+
+@dataclass(frozen=True, slots=True)
+class Press(Generic[Request]):
+    """A genuine button press: the decoded data, its question and the page the button is under."""
+
+    query: CallbackQuery
+    request: Request
+    asked: AskedQuestion
+    page: Page
+
+
+async def genuine_press(update: Update, context: Context, kind: type[Request]) -> Press[Request] | None:
+    """Decode and check a press; forged or expired data is answered with a notice and gives None."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None:
+        return None
+    request = parse_callback(query.data)
+    if isinstance(request, kind) and chat is not None:
+        found = bot_state(context).questions.page(request.qid, request.offset, chat.id)
+        if found is not None:
+            return Press(query, request, *found)
+    logger.info("stale or forged callback data %r", (query.data or "")[:80])
+    await query.answer(text=messages.STALE_BUTTON)
+    return None
+
+
+async def on_more(update: Update, context: Context) -> None:
+    """"المزيد": send the next page of the same question and drop the button from the old page."""
+    press = await genuine_press(update, context, MoreRequest)
+    if press is None:
+        return
+    state = bot_state(context)
+    if not press.page.has_more or press.page.more_sent:
+        await press.query.answer()
+        return
+    if not await _within_rate_limit(update, context, state):
+        return
+    press.page.more_sent = True
+    await press.query.answer()
+    await _drop_more_button(press.query, press.request.qid, press.request.offset)
+    next_offset = press.request.offset + len(press.page.chunk_ids)
+    answer = await asyncio.to_thread(state.answerer.answer, press.asked.text, next_offset)
+    await send_answer(context, press.asked.chat_id, answer, press.request.qid if answer.answered else None)
+
+
+async def _drop_more_button(query: CallbackQuery, qid: str, offset: int) -> None:
+    try:
+        await query.edit_message_reply_markup(answer_keyboard(qid, offset, has_more=False))
+    except BadRequest as error:  # message too old to edit, or already edited: harmless
+        logger.debug("could not edit the keyboard: %s", error)
+
+
+async def on_feedback(update: Update, context: Context) -> None:
+    """👍/👎: store the vote (once per user and page) with the chunks the reader saw."""
+    press = await genuine_press(update, context, FeedbackRequest)
+    user = update.effective_user
+    if press is None or user is None:
+        return
+    state = bot_state(context)
+    voter = state.feedback.user_hash(user.id)
+    if voter in press.page.rated_by:
+        await press.query.answer(text=messages.FEEDBACK_ALREADY)
+        return
+    press.page.rated_by.add(voter)
+    await asyncio.to_thread(state.feedback.record, question=press.asked.text, chunk_ids=press.page.chunk_ids,
+                            page_offset=press.request.offset, good=press.request.good, user_id=user.id,
+                            build_id=state.answerer.build_id)
+    await press.query.answer(text=messages.FEEDBACK_THANKS)
+
+
+async def on_unknown_button(update: Update, context: Context) -> None:
+    """Callback data this bot never sends: answer it (stops the spinner) and ignore it."""
+    await genuine_press(update, context, MoreRequest)
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+async def start_command(update: Update, context: Context) -> None:
+    """/start: welcome and what the bot does."""
+    await reply_html(update, context, html_message(messages.START))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: what the bot does, how to ask, what the archive covers."""
+    await reply_html(update, context, html_message(messages.HELP))
+
+
+async def about_command(update: Update, context: Context) -> None:
+    """/about: articles, sources, date range and build time of the serving index."""
+    retriever = bot_state(context).answerer.retriever
+    sources, date_range = await asyncio.to_thread(
+        lambda: (retriever.metadata.sources(), retriever.metadata.date_range()))
+    values = about_values(retriever.manifest.articles, sources, date_range, retriever.manifest.built_at)
+    await reply_html(update, context, html_message(messages.ABOUT, **values))
+
+
+def _is_admin(update: Update, state: BotState) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in state.settings.admin_ids
+
+
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats (admins): questions served, no-answer rate, latency p50/p95, feedback counts."""
+    state = bot_state(context)
+    if not _is_admin(update, state):
+        await reply_html(update, context, html_message(messages.ADMIN_ONLY))
+        return
+    good, bad = await asyncio.to_thread(state.feedback.counts)
+    p50, p95 = (_millis(state.stats.percentile(q)) for q in (50, 95))
+    await reply_html(update, context, html_message(
+        messages.STATS, served=number(state.stats.served), no_answer_rate=isolate(f"{state.stats.no_answer_rate:.0%}"),
+        p50=p50, p95=p95, good=number(good), bad=number(bad), build=isolate(state.answerer.build_id)))
+
+
+def _millis(seconds: float | None) -> str:
+    """Seconds as isolated whole milliseconds, or a dash before the first question."""
+    return number(seconds * 1000) if seconds is not None else "—"
+
+
+async def reload_command(update: Update, context: Context) -> None:
+    """/reload (admins): open the build ``INDEX_DIR/current`` names now, keeping the old one on failure."""
+    state = bot_state(context)
+    if not _is_admin(update, state):
+        await reply_html(update, context, html_message(messages.ADMIN_ONLY))
+        return
+    result = await asyncio.to_thread(state.answerer.reload)
+    template = messages.RELOAD_FAILED if result.error else messages.RELOADED if result.swapped \
+        else messages.RELOAD_UNCHANGED
+    await reply_html(update, context, html_message(template, build=isolate(state.answerer.build_id)))
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the traceback first, then tell the reader in Arabic that something went wrong."""
+    logger.error("an update could not be handled", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await send_html(context, update.effective_chat.id, html_message(messages.ERROR))
+        except TelegramError as error:
+            logger.warning("could not tell the chat about the error: %s", error)

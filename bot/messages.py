@@ -1,0 +1,104 @@
+"""Every Arabic string the reader sees, in one place (plain text; :mod:`bot.render` escapes and fills them).
+
+Each line starts with an Arabic letter or U+200F (RLM) so Telegram lays it out right-to-left;
+``tests/bot/test_messages.py`` checks that. Placeholders (``{limit}``) are filled with values
+already isolated by :func:`bot.rtl.isolate`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from bot.rtl import RLM
+
+START: Final = (
+    "أهلاً بك في «أخبار»!\n"
+    "اسألني بالعربية عن خبر، وسأجيبك باقتباسات حرفية من أرشيف المقالات الإخبارية، "
+    "مع عنوان كل مقال وتاريخه ومصدره لتتحقق بنفسك. لا أؤلّف أي نص.\n"
+    "اكتب /help لمعرفة طريقة السؤال."
+)
+
+HELP: Final = (
+    "ماذا أفعل؟\n"
+    "أبحث في أرشيف من المقالات الإخبارية العربية وأعرض المقاطع التي تجيب عن سؤالك كما وردت حرفياً، "
+    "والجملة الأقرب إلى سؤالك بخط عريض، مع العنوان والتاريخ والمصدر. لا أولّد نصاً من عندي.\n"
+    "\n"
+    "كيف تسأل؟\n"
+    "في المحادثة الخاصة: اكتب سؤالك مباشرة.\n"
+    "في المجموعات: اذكرني باسمي، أو ردّ على إحدى رسائلي، أو اكتب:\n"
+    f"{RLM}/ask سؤالك\n"
+    "مثال: ماذا وعد كيم جونغ أون الجيش الروسي؟\n"
+    "اذكر أسماء وأماكن وتواريخ لتكون النتائج أدق. زر «المزيد» يعرض نتائج أخرى للسؤال نفسه، "
+    "وزرّا 👍 و👎 يساعداننا على تحسين الإجابات.\n"
+    "\n"
+    "ما الذي يغطيه الأرشيف؟\n"
+    "اكتب /about لمعرفة عدد المقالات ومصادرها وفترتها الزمنية."
+)
+
+ABOUT: Final = (
+    "عن الأرشيف:\n"
+    "عدد المقالات: {articles}\n"
+    "المصادر: {sources}\n"
+    "الفترة: من {since} إلى {until}\n"
+    "آخر تحديث للفهرس: {built_at}"
+)
+ABOUT_NO_DATES: Final = "غير معروفة"
+
+SOURCE: Final = "المصدر: {source}"
+UNKNOWN_SOURCE: Final = "المصدر: غير معروف"
+DATE: Final = "التاريخ: {day}"
+UNTITLED: Final = "بلا عنوان"
+UNKNOWN_NAME: Final = "غير معروف"
+ALSO_IN: Final = "ورد الخبر نفسه أيضاً في: {sources}"
+
+NO_ANSWER: Final = (
+    "عذراً، لم أجد في الأرشيف ما يجيب عن سؤالك.\n"
+    "جرّب صياغة أخرى، أو اذكر أسماء وأماكن وتواريخ أدق."
+)
+NO_MORE: Final = "لا توجد نتائج أخرى ذات صلة بهذا السؤال."
+
+UNREADABLE_QUESTION: Final = "لم أجد سؤالاً في رسالتك. اكتب سؤالك بالعربية."
+EMPTY_QUESTION: Final = (
+    f"{UNREADABLE_QUESTION} مثلاً:\n"
+    f"{RLM}/ask ماذا قال وزير الخارجية عن المفاوضات؟"
+)
+TOO_LONG: Final = "سؤالك طويل جداً ({length} حرفاً، والحد الأقصى {limit}). اختصره من فضلك."
+
+RATE_LIMITED: Final = (
+    "تمهّل قليلاً من فضلك: يمكنك طرح {limit} أسئلة كل {seconds} ثانية. "
+    "حاول مجدداً بعد {wait} ثانية."
+)
+NOT_ALLOWED: Final = "عذراً، هذا البوت غير متاح في هذه المحادثة."
+ADMIN_ONLY: Final = "عذراً، هذا الأمر مخصص للمشرفين."
+ERROR: Final = "حدث خطأ غير متوقع أثناء معالجة طلبك. حاول مرة أخرى بعد قليل."
+
+STALE_BUTTON: Final = "انتهت صلاحية هذا الزر؛ اطرح سؤالك من جديد."
+FEEDBACK_THANKS: Final = "شكراً، سجّلنا رأيك!"
+FEEDBACK_ALREADY: Final = "سجّلنا رأيك في هذه الإجابة من قبل."
+
+BUTTON_MORE: Final = "المزيد"
+BUTTON_GOOD: Final = "👍"
+BUTTON_BAD: Final = "👎"
+
+STATS: Final = (
+    "إحصاءات منذ التشغيل:\n"
+    "الأسئلة المجاب عنها: {served}\n"
+    "نسبة «لم أجد»: {no_answer_rate}\n"
+    "زمن الرد (الوسيط / المئين 95): {p50} / {p95} ملّي ثانية\n"
+    "التقييمات: 👍 {good} / 👎 {bad}\n"
+    "نسخة الفهرس: {build}"
+)
+RELOADED: Final = "تم تحميل نسخة الفهرس {build}."
+RELOAD_UNCHANGED: Final = "لا توجد نسخة أحدث؛ النسخة الحالية {build}."
+RELOAD_FAILED: Final = "تعذّر تحميل النسخة الجديدة، وما زالت النسخة {build} تعمل. السبب مسجّل في السجل."
+
+CONSOLE_PROMPT: Final = "سؤالك: "
+CONSOLE_BUILDING: Final = "لا يوجد فهرس بعد؛ سأبنيه الآن من العينة المرفقة."
+
+#: The command menu (setMyCommands); admin commands are left out of it on purpose.
+COMMANDS: Final = (
+    ("start", "ترحيب وتعريف بالبوت"),
+    ("help", "طريقة السؤال وما يغطيه الأرشيف"),
+    ("about", "عدد المقالات ومصادرها وفترتها"),
+    ("ask", "اطرح سؤالاً (في المجموعات)"),
+)

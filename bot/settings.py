@@ -1,0 +1,72 @@
+"""Settings of the Telegram bot and the console, read once from the environment and ``.env``.
+
+:class:`BotSettings` extends :class:`index.IndexSettings` (index directory, model, search mode)
+with what only the bot needs. The entry point (:mod:`bot.cli`) builds one instance and passes it
+down; no other module reads the environment. Comma-separated id lists (``ALLOWED_CHAT_IDS=1,-100``)
+are parsed here, because pydantic-settings would otherwise expect JSON for list fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from index import IndexSettings
+
+#: Calibrated for the default model (multilingual-e5-small, hybrid search) by
+#: ``bench/calibrate_no_answer.py``: the lowest threshold with at most 10 % false answers on 74
+#: off-topic questions (6.8 %), answering 71.8 % of 1,490 on-topic ones (XQuAD-ar 64.7 %, sample300
+#: headlines 100 %); it is also the Youden-J optimum. Another model needs its own calibration.
+DEFAULT_NO_ANSWER_THRESHOLD = 0.855
+
+IdSet = Annotated[frozenset[int], NoDecode]
+
+
+class BotSettings(IndexSettings):
+    """Every setting of the bot; ``.env.example`` documents each variable with its default."""
+
+    telegram_bot_token: SecretStr | None = Field(
+        None, description="Bot API token from @BotFather (TELEGRAM_BOT_TOKEN); not needed in console mode.")
+    telegram_base_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API base URL; the token is appended (TELEGRAM_BASE_URL).")
+    allowed_chat_ids: IdSet = Field(
+        frozenset(), description="Comma-separated chat ids the bot serves; empty serves everyone.")
+    admin_ids: IdSet = Field(frozenset(), description="Comma-separated user ids allowed /stats and /reload.")
+    results_per_answer: int = Field(3, ge=1, le=10, description="Passages quoted per answer (and per 'more').")
+    rate_limit_questions: int = Field(5, ge=1, description="Questions one user may ask per window.")
+    rate_limit_seconds: float = Field(60.0, gt=0, description="Length of the per-user rate-limit window.")
+    webhook_url: str | None = Field(None, description="Public HTTPS URL for webhooks; unset = long polling.")
+    webhook_listen: str = Field("127.0.0.1", description="Address the webhook server binds to.")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds to.")
+    webhook_secret_token: SecretStr | None = Field(
+        None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with each webhook call.")
+    feedback_db: Path = Field(Path("data/feedback.sqlite"), description="SQLite file for 👍/👎 feedback.")
+    feedback_salt: SecretStr = Field(
+        SecretStr(""), description="Salt of the sha256 that replaces user ids in the feedback table.")
+    no_answer_threshold: float = Field(
+        DEFAULT_NO_ANSWER_THRESHOLD, ge=-1.0, le=1.0,
+        description="Below this cosine between question and best passage the bot says it found nothing.")
+    reload_check_seconds: float = Field(
+        30.0, ge=0, description="How often, at most, to check whether INDEX_DIR/current switched builds.")
+
+    @field_validator("allowed_chat_ids", "admin_ids", mode="before")
+    @classmethod
+    def _parse_id_list(cls, value: object) -> object:
+        """Accept ``"1, -100200"`` (what an env file holds) besides real sequences."""
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",")]
+            try:
+                return frozenset(int(part) for part in parts if part)
+            except ValueError:
+                raise ValueError(f"expected comma-separated integers, got {value!r}") from None
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @property
+    def token(self) -> str | None:
+        """The bot token as plain text (only for the Application builder; never log it)."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None

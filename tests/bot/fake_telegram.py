@@ -1,0 +1,292 @@
+"""A fake Telegram Bot API server: real HTTP on 127.0.0.1, updates injected by tests, calls recorded.
+
+The real application talks to it through PTB's ``base_url``. It implements the methods the bot
+uses — ``getMe``, ``deleteWebhook``, ``getUpdates`` (long polling from a queue, honouring
+``offset`` and ``timeout``), ``sendMessage``, ``sendChatAction``, ``answerCallbackQuery``,
+``editMessageReplyMarkup``, ``setMyCommands``, ``getMyCommands`` — and behaves like Telegram
+where it matters to the tests:
+
+* a wrong token gets 401 Unauthorized;
+* ``sendMessage`` with HTML that Telegram would refuse gets 400 "can't parse entities";
+* :meth:`FakeTelegram.fail_next_sends` makes the next N ``sendMessage`` calls answer 429 with
+  ``retry_after`` (flood control).
+
+Usable inside an async test (:meth:`start` / :meth:`stop`) or from a synchronous one, in a
+background thread (:func:`serve_in_thread`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from tests.bot.telegram_html import InvalidTelegramHtml, parse_telegram_html, utf16_len
+
+TOKEN = "123456:TEST-TOKEN"
+BOT_ID = 123456
+BOT_USERNAME = "akhbar_test_bot"
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "أخبار", "username": BOT_USERNAME,
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+#: Parameters PTB sends as plain strings; every other parameter is JSON-encoded.
+_STRING_PARAMETERS = {"text", "parse_mode", "action", "callback_query_id", "url", "secret_token", "language_code"}
+#: Longest long-poll wait, whatever the client asks, so a test can never hang on the server.
+_MAX_POLL_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class Call:
+    """One Bot API request the server received."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int = 200
+    result: Any = None
+
+    @property
+    def message_id(self) -> int:
+        """Id of the message a successful send or edit returned."""
+        return int(self.result["message_id"])
+
+
+class FakeTelegram:
+    """The fake server; see the module docstring.
+
+    Args:
+        token: The only token accepted.
+    """
+
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.delivered_at: dict[int, float] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.port = 0
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(10_000)
+        self._fail_sends = 0
+        self._retry_after = 1
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._arrived: asyncio.Event | None = None
+        self._changed: asyncio.Condition | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on a free port of 127.0.0.1."""
+        self._loop = asyncio.get_running_loop()
+        self._arrived = asyncio.Event()
+        self._changed = asyncio.Condition()
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Close the server (pending long polls end)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        """What PTB's ``base_url`` should be."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """What PTB's ``base_file_url`` should be."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # -- scripting ----------------------------------------------------------------------------
+
+    def inject(self, update: dict[str, Any]) -> int:
+        """Queue an update (its ``update_id`` is assigned here) for the next ``getUpdates``."""
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, **update})
+        assert self._arrived is not None, "start() the server first"
+        self._arrived.set()
+        return update_id
+
+    def release_polls(self) -> None:
+        """End a pending long poll now (empty), so a client that is stopping need not wait out its timeout."""
+        assert self._arrived is not None
+        self._arrived.set()
+
+    def fail_next_sends(self, count: int, retry_after: int = 1) -> None:
+        """Answer the next ``count`` sendMessage calls with 429 Too Many Requests."""
+        self._fail_sends = count
+        self._retry_after = retry_after
+
+    def requests(self, method: str, status: int | None = 200) -> list[Call]:
+        """Recorded calls of ``method`` (by default only the successful ones)."""
+        return [c for c in self.calls if c.method == method and (status is None or c.status == status)]
+
+    def sent(self, chat_id: int | None = None) -> list[Call]:
+        """Messages delivered (sendMessage answered 200), optionally to one chat."""
+        return [c for c in self.requests("sendMessage") if chat_id is None or c.params.get("chat_id") == chat_id]
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition()`` holds (re-checked at every call received), or fail the test."""
+        assert self._changed is not None
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+        except TimeoutError:
+            recent = [(c.method, c.status, str(c.params.get("text", ""))[:60]) for c in self.calls[-8:]]
+            raise AssertionError(f"condition not met within {timeout} s; last calls: {recent}") from None
+
+    async def settle(self, quiet: float = 0.3) -> None:
+        """Wait until no request arrived for ``quiet`` seconds (to assert that nothing more comes)."""
+        last = -1
+        while last != len(self.calls):
+            last = len(self.calls)
+            await asyncio.sleep(quiet)
+
+    # -- the API ------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _parameters(request)
+        if request.match_info["token"] != self.token:
+            return await self._record(method, params, 401, {"ok": False, "error_code": 401,
+                                                            "description": "Unauthorized"})
+        if method == "getUpdates":
+            return await self._record(method, params, 200, {"ok": True, "result": await self._poll(params)})
+        handler = getattr(self, f"_{method}", None)
+        if handler is None:
+            return await self._record(method, params, 400, {"ok": False, "error_code": 400,
+                                                            "description": f"Bad Request: {method} not faked"})
+        status, payload = handler(params)
+        return await self._record(method, params, status, payload)
+
+    async def _record(self, method: str, params: dict[str, Any], status: int, payload: dict[str, Any]) -> web.Response:
+        self.calls.append(Call(method, params, time.monotonic(), status, payload.get("result")))
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+        return web.json_response(payload, status=status)
+
+    async def _poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        assert self._arrived is not None
+        if not self._updates:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(),
+                                       min(float(params.get("timeout") or 0), _MAX_POLL_SECONDS))
+        batch = list(self._updates[: int(params.get("limit") or 100)])
+        now = time.monotonic()
+        for update in batch:
+            self.delivered_at.setdefault(update["update_id"], now)
+        return batch
+
+    def _getMe(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802 - Bot API name
+        return 200, {"ok": True, "result": BOT_USER}
+
+    def _deleteWebhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        return 200, {"ok": True, "result": True}
+
+    def _setMyCommands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        self.commands = list(params.get("commands") or [])
+        return 200, {"ok": True, "result": True}
+
+    def _getMyCommands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        return 200, {"ok": True, "result": self.commands}
+
+    def _sendChatAction(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        return 200, {"ok": True, "result": True}
+
+    def _answerCallbackQuery(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        return 200, {"ok": True, "result": True}
+
+    def _sendMessage(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        if self._fail_sends > 0:
+            self._fail_sends -= 1
+            return 429, {"ok": False, "error_code": 429,
+                         "description": f"Too Many Requests: retry after {self._retry_after}",
+                         "parameters": {"retry_after": self._retry_after}}
+        text = str(params.get("text", ""))
+        visible = text
+        if params.get("parse_mode") == "HTML":
+            try:
+                visible = parse_telegram_html(text).text
+            except InvalidTelegramHtml as error:
+                return 400, {"ok": False, "error_code": 400,
+                             "description": f"Bad Request: can't parse entities: {error}"}
+        if not visible.strip() or utf16_len(visible) > 4096:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long or empty"}
+        return 200, {"ok": True, "result": self._message(params, visible)}
+
+    def _editMessageReplyMarkup(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        return 200, {"ok": True, "result": self._message(params, "…")}
+
+    def _message(self, params: dict[str, Any], text: str) -> dict[str, Any]:
+        chat_id = int(params["chat_id"]) if "chat_id" in params else 1
+        message = {"message_id": int(params.get("message_id") or next(self._message_ids)), "date": int(time.time()),
+                   "chat": chat(chat_id), "from": BOT_USER, "text": text}
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+
+def chat(chat_id: int) -> dict[str, Any]:
+    """A private chat for positive ids, a supergroup for negative ones (as Telegram numbers them)."""
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": "قارئ"}
+    return {"id": chat_id, "type": "supergroup", "title": "مجموعة أخبار"}
+
+
+async def _parameters(request: web.Request) -> dict[str, Any]:
+    """Decode PTB's form-encoded parameters (strings as they are, everything else JSON)."""
+    form = await request.post() if request.can_read_body else {}
+    params: dict[str, Any] = dict(request.query)
+    for key, value in form.items():
+        params[key] = value if key in _STRING_PARAMETERS or not isinstance(value, str) else _json(value)
+    return params
+
+
+def _json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+@contextlib.contextmanager
+def serve_in_thread(token: str = TOKEN) -> Iterator[FakeTelegram]:
+    """Run a :class:`FakeTelegram` on its own event loop in a thread (for synchronous tests)."""
+    server = FakeTelegram(token)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name="fake-telegram", daemon=True)
+    thread.start()
+    assert ready.wait(10), "the fake Bot API did not start"
+    try:
+        yield server
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)

@@ -1,0 +1,110 @@
+"""The answerer: pages, the no-answer rule, and hot reload of a switched index build."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.answerer import Answerer, question_refusal, top_relevance
+from bot.settings import BotSettings
+from index import BadQuery, build_index
+from index.store import current_build_id
+from tests.bot.helpers import question_from
+from tests.index.conftest import write_jsonl
+
+
+def test_pages_follow_each_other_without_repeats(make_settings: Callable[..., BotSettings], tiny_embedder,
+                                                 known_articles) -> None:
+    answerer = Answerer.open(make_settings(results_per_answer=2), tiny_embedder)
+    question = question_from(known_articles[5])
+    first = answerer.answer(question)
+    second = answerer.answer(question, offset=first.next_offset)
+    assert first.answered
+    assert first.has_more
+    assert len(first.passages) == 2
+    assert first.passages[0].article.id == known_articles[5].id
+    assert second.offset == 2
+    assert len(second.passages) == 2
+    ids = [p.article.id for p in first.passages + second.passages]
+    assert len(set(ids)) == 4
+    assert first.build_id == answerer.build_id
+
+
+def test_below_the_threshold_is_no_answer(make_settings: Callable[..., BotSettings], tiny_embedder,
+                                          known_articles) -> None:
+    question = question_from(known_articles[0])
+    relevance = top_relevance(Answerer.open(make_settings(), tiny_embedder).answer(question).passages)
+    assert -1.0 < relevance < 1.0
+    assert Answerer.open(make_settings(no_answer_threshold=relevance), tiny_embedder).answer(question).answered
+    above = Answerer.open(make_settings(no_answer_threshold=relevance + 1e-4), tiny_embedder)
+    assert not above.answer(question).answered
+    assert top_relevance([]) == -1.0
+    beyond = Answerer.open(make_settings(no_answer_threshold=-1.0), tiny_embedder).answer(question, offset=99)
+    assert beyond.passages == () and not beyond.answered and not beyond.has_more, "an empty page is no answer"
+
+
+def test_bad_questions(make_settings: Callable[..., BotSettings], tiny_embedder) -> None:
+    answerer = Answerer.open(make_settings(), tiny_embedder)
+    assert question_refusal("   ") is not None
+    template, values = question_refusal("س" * 2001)
+    assert "2001" in values["length"]
+    assert "2000" in values["limit"]
+    assert question_refusal("ما الخبر؟") is None
+    with pytest.raises(BadQuery):
+        answerer.answer("؟؟ !!")
+
+
+def _build(index_dir: Path, records: list[dict], embedder, tmp_path: Path, name: str) -> str:
+    build_index([write_jsonl(tmp_path / f"{name}.jsonl", records)], index_dir, embedder)
+    return Path(current_build_id(index_dir) or "").name
+
+
+def test_hot_reload_swaps_builds_and_survives_a_broken_one(tmp_path: Path, tiny_embedder, tiny_model_dir: Path,
+                                                           news_records: list[dict]) -> None:
+    index_dir = tmp_path / "index"
+    first_build = _build(index_dir, news_records[100:105], tiny_embedder, tmp_path, "one")
+    settings = BotSettings(_env_file=None, index_dir=index_dir, embedding_model=str(tiny_model_dir),
+                           search_mode="lexical", no_answer_threshold=-1.0, reload_check_seconds=0)
+    answerer = Answerer.open(settings, tiny_embedder)
+    new_article = news_records[110]
+    question = f"ماذا جاء في الخبر: {new_article['title']}"
+    assert answerer.build_id == first_build
+    assert not answerer.reload_due()
+    old_retriever = answerer.retriever
+
+    second_build = _build(index_dir, news_records[108:113], tiny_embedder, tmp_path, "two")
+    assert answerer.reload_due()
+    result = answerer.reload()
+    assert result.swapped
+    assert answerer.build_id == second_build != first_build
+    assert answerer.retriever is not old_retriever
+    assert answerer.answer(question).passages[0].article.id == new_article["id"]
+    old_question = f"ماذا جاء في الخبر: {news_records[100]['title']}"
+    assert old_retriever.search(old_question, k=1)[0].article.id == news_records[100]["id"], \
+        "a question in flight on the old build must still work"
+    assert not answerer.reload().swapped, "nothing new to load"
+
+    broken = index_dir / "builds" / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json", encoding="utf-8")
+    os.symlink(Path("builds") / "broken", index_dir / "current.tmp")
+    os.replace(index_dir / "current.tmp", index_dir / "current")
+    assert answerer.reload_due()
+    failed = answerer.reload()
+    assert not failed.swapped
+    assert failed.error
+    assert "manifest.json" in failed.error
+    assert answerer.build_id == second_build
+    assert answerer.answer(question).passages[0].article.id == new_article["id"], "the old build keeps serving"
+    assert not answerer.reload_due(), "a build that failed is not retried until current changes again"
+
+
+def test_reload_checks_are_rate_limited(make_settings: Callable[..., BotSettings], tiny_embedder) -> None:
+    answerer = Answerer.open(make_settings(reload_check_seconds=3600), tiny_embedder)
+    calls = []
+    answerer._current_build = lambda: calls.append(1) or "another"  # type: ignore[method-assign]
+    assert not answerer.reload_due()
+    assert calls == []

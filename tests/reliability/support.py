@@ -1,0 +1,70 @@
+"""Helpers of the reliability suite: asking the fixed questions, running and reading the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import Result
+
+#: Questions about the sample's articles; an index that is intact answers them exactly as before.
+QUESTIONS = ["ماذا قال تامر حسني عن حفله في السعودية؟", "من هي خطيبة كاظم الساهر؟", "أسعار النفط",
+             "مباراة ريال مدريد", "فيسبوك وبيانات المستخدمين", "الانتخابات", "سوريا", "كوريا الشمالية"]
+
+#: Per question, the (chunk id, score) pairs returned, best first.
+Answers = dict[str, list[tuple[str, float]]]
+
+
+def ask(index_dir: Path, embedder, questions: list[str]) -> Answers:  # noqa: ANN001
+    """Open the index with every checksum verified and ask each question (k=5, default hybrid mode)."""
+    from index import IndexSettings, Retriever
+
+    settings = IndexSettings(index_dir=index_dir, embedding_model=embedder.model_id, _env_file=None)
+    retriever = Retriever.open(index_dir, settings=settings, embedder=embedder, verify=True)
+    try:
+        return {q: [(p.chunk.id, p.score) for p in retriever.search(q, k=5)] for q in questions}
+    finally:
+        retriever.close()
+
+
+def copy_index(index_dir: Path, target: Path) -> Path:
+    """A private copy of an index directory (``current`` stays a relative symlink into the copy)."""
+    shutil.copytree(index_dir, target, symlinks=True)
+    return target
+
+
+def staging_dirs(index_dir: Path) -> list[Path]:
+    """Staging directories of builds that never finished."""
+    return sorted((index_dir / "builds").glob(".tmp-*"))
+
+
+def cli_env(tmp_path: Path, model_dir: Path, index_dir: Path) -> dict[str, str]:
+    """Environment of a real ``akhbar-index`` process: this index and model, one build thread, offline.
+
+    One thread because two torch threads on two shared cores run a tiny model ten times slower.
+    """
+    return {**os.environ, "INDEX_DIR": str(index_dir), "EMBEDDING_MODEL": str(model_dir),
+            "CACHE_DIR": str(tmp_path / "cache"), "BUILD_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def start_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """Start ``python -m index.cli ARGS`` (what ``akhbar-index`` runs) with its output captured."""
+    return subprocess.Popen([sys.executable, "-m", "index.cli", *args], env=env, cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def error_line(stderr: str) -> str:
+    """The one ``error:`` line of a failed command, after checking it is alone and not a traceback."""
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def assert_clean_exit(result: Result, code: int) -> None:
+    """The in-process CLI exited with ``code`` through typer, not through an unhandled exception."""
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception

@@ -143,7 +143,7 @@ def _print_summary(report: BuildReport, verb: str) -> None:
 
 @app.command()
 def build(
-    sources: Annotated[list[Path], typer.Argument(help="Files or folders: .txt pages, .jsonl, .csv (mixed, recursive).")],
+    sources: Annotated[list[Path], typer.Argument(help="Files or folders: .txt pages, .jsonl, .csv, .html (mixed, recursive).")],
     index: IndexOption = None,
     model: ModelOption = None,
     wait: Annotated[bool, typer.Option(help="Wait for a running build instead of failing.")] = False,

@@ -37,6 +37,7 @@ class IndexCorrupt(AkhbarIndexError):
         super().__init__(f"index at {path} is damaged ({reason}); rebuild it with: "
                          f"akhbar-index build SOURCE... --index {path}")
         self.path = path
+        self.reason = reason
 
 
 class IndexLocked(AkhbarIndexError):

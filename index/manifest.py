@@ -66,7 +66,15 @@ class Manifest:
             manifest = cls(**{key: value for key, value in data.items() if key in known})
         except TypeError as error:
             raise IndexCorrupt(str(build_dir), f"{MANIFEST_NAME} lacks fields: {error}") from None
+        expected = {"model_id": str, "dimension": int, "chunk_tokens": int, "chunk_overlap_tokens": int,
+                    "articles": int, "chunks": int, "format_version": int, "files": dict,
+                    "article_fingerprints": dict}
+        for name, kind in expected.items():
+            if not isinstance(getattr(manifest, name), kind):
+                raise IndexCorrupt(str(build_dir), f"{MANIFEST_NAME} field {name!r} is not a {kind.__name__}")
         if manifest.date_range is not None:
+            if not (isinstance(manifest.date_range, list | tuple) and len(manifest.date_range) == 2):
+                raise IndexCorrupt(str(build_dir), f"{MANIFEST_NAME} field 'date_range' is not a pair")
             manifest.date_range = (manifest.date_range[0], manifest.date_range[1])
         return manifest
 

@@ -91,7 +91,16 @@ class Retriever:
             IndexCorrupt: a file is missing, truncated or damaged.
         """
         settings = settings or IndexSettings()
-        build_dir = resolve_build(Path(path))
+        try:
+            return cls._open(Path(path), settings, embedder, mode, verify)
+        except IndexCorrupt as error:
+            # Name the index the user gave (and can rebuild), not the build directory inside it.
+            raise IndexCorrupt(str(path), error.reason) from None
+
+    @classmethod
+    def _open(cls, path: Path, settings: IndexSettings, embedder: Embedder | None, mode: SearchMode | None,
+              verify: bool) -> Retriever:
+        build_dir = resolve_build(path)
         manifest = Manifest.read(build_dir)
         where = str(path)
         if manifest.format_version != FORMAT_VERSION:

@@ -168,3 +168,29 @@ def test_incremental_update_equals_full_rebuild(tmp_path: Path, tiny_embedder, t
             np.testing.assert_allclose([p.score for p in a], [p.score for p in b], atol=1e-4)
     assert changed[12 - 1]["id"] in updated.manifest.article_fingerprints
     assert original[12]["id"] not in updated.manifest.article_fingerprints
+
+
+def test_damage_message_names_the_index_not_the_build_inside(tmp_path: Path, small_index: Path,
+                                                            tiny_model_dir: Path) -> None:
+    import shutil
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(small_index, index_dir, symlinks=True)
+    vectors = resolve_build(index_dir) / "vectors.faiss"
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    with pytest.raises(IndexCorrupt) as caught:
+        Retriever.open(index_dir, settings=_settings(tiny_model_dir, index_dir))
+    assert f"--index {index_dir}" in str(caught.value) and "builds" not in str(caught.value)
+
+
+def test_manifest_with_wrong_types_is_corrupt_not_a_crash(tmp_path: Path, small_index: Path,
+                                                          tiny_model_dir: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(resolve_build(small_index), copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"] = []
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="'files' is not a dict"):
+        Retriever.open(copy, settings=_settings(tiny_model_dir, copy))

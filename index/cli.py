@@ -141,6 +141,18 @@ def _print_summary(report: BuildReport, verb: str) -> None:
             console.print(f"  … and {len(report.skipped) - 20} more")
 
 
+def _build_and_report(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool) -> None:
+    """Run a build or update and print its summary, or a one-line reason and exit 1."""
+    before = current_build_id(settings.index_dir)
+    try:
+        report = run_build(settings, sources, incremental=incremental, wait=wait)
+    except AkhbarIndexError as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _build_failed(error, settings.index_dir, before) from None
+    _print_summary(report, "updated" if incremental else "built")
+
+
 @app.command()
 def build(
     sources: Annotated[list[Path], typer.Argument(help="Files or folders: .txt pages, .jsonl, .csv, .html (mixed, recursive).")],
@@ -152,15 +164,7 @@ def build(
 
     Example: akhbar-index build corpus/sample ../shared/data/news/ant_multisource.sample300.jsonl
     """
-    settings = _settings(index, model)
-    before = current_build_id(settings.index_dir)
-    try:
-        report = run_build(settings, sources, incremental=False, wait=wait)
-    except AkhbarIndexError as error:
-        raise _fail(str(error)) from None
-    except OSError as error:
-        raise _build_failed(error, settings.index_dir, before) from None
-    _print_summary(report, "built")
+    _build_and_report(_settings(index, model), sources, incremental=False, wait=wait)
 
 
 @app.command()
@@ -176,15 +180,7 @@ def update(
 
     Example: akhbar-index update corpus/ --index data/index
     """
-    settings = _settings(index, model)
-    before = current_build_id(settings.index_dir)
-    try:
-        report = run_build(settings, sources, incremental=True, wait=wait)
-    except AkhbarIndexError as error:
-        raise _fail(str(error)) from None
-    except OSError as error:
-        raise _build_failed(error, settings.index_dir, before) from None
-    _print_summary(report, "updated")
+    _build_and_report(_settings(index, model), sources, incremental=True, wait=wait)
 
 
 def _parse_day(value: str | None, name: str) -> date | None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from corpus.readers.base import UnreadableFile, read_text_file
-from corpus.readers.records import BadRecord, record_to_article
+from corpus.readers.records import record_items
 from corpus.types import Article, RepairedInput, SkippedInput
 
 csv.field_size_limit(64 * 1024 * 1024)
@@ -33,11 +33,4 @@ def read_csv(path: Path) -> Iterator[Article | SkippedInput | RepairedInput]:
         raise UnreadableFile("CSV file has no header row")
     for number, row in enumerate(reader, start=2):
         where = f"{path}:{number}"
-        try:
-            article, repairs = record_to_article({k: v for k, v in row.items() if k is not None})
-        except BadRecord as error:
-            yield SkippedInput(where, str(error))
-            continue
-        for repair in repairs:
-            yield RepairedInput(where, repair)
-        yield article
+        yield from record_items(where, {k: v for k, v in row.items() if k is not None})

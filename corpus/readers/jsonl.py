@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from corpus.readers.base import DamagedUtf8, UnreadableFile, decode_bytes, read_file_bytes
-from corpus.readers.records import BadRecord, record_to_article
+from corpus.readers.records import record_items
 from corpus.types import Article, RepairedInput, SkippedInput
 
 
@@ -39,14 +39,7 @@ def read_jsonl(path: Path) -> Iterator[Article | SkippedInput | RepairedInput]:
         except json.JSONDecodeError as error:
             yield SkippedInput(where, f"invalid JSON ({error.msg})")
             continue
-        try:
-            article, repairs = record_to_article(record)
-        except BadRecord as error:
-            yield SkippedInput(where, str(error))
-            continue
-        for repair in repairs:
-            yield RepairedInput(where, repair)
-        yield article
+        yield from record_items(where, record)
 
 
 def _decode_line(line: bytes) -> str | UnicodeDecodeError:

@@ -6,10 +6,10 @@ JSONL and CSV exports name their columns differently (``text``/``body``/``conten
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from corpus.readers.base import clean_field, parse_date
-from corpus.types import Article, stable_article_id
+from corpus.types import Article, RepairedInput, SkippedInput, stable_article_id
 
 #: Accepted column names per Article field, first match wins.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -88,3 +88,15 @@ def _first(record: Mapping[str, object], aliases: tuple[str, ...]) -> object | N
         if value not in (None, ""):
             return value
     return None
+
+
+def record_items(where: str, record: object) -> Iterator[Article | SkippedInput | RepairedInput]:
+    """What one record yields to a reader: the article and its repairs, or why it was skipped."""
+    try:
+        article, repairs = record_to_article(record)  # type: ignore[arg-type]
+    except BadRecord as error:
+        yield SkippedInput(where, str(error))
+        return
+    for repair in repairs:
+        yield RepairedInput(where, repair)
+    yield article

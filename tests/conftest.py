@@ -67,6 +67,12 @@ def _build_tiny_model(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def news_records() -> list[dict]:
+    """The 300 real articles of the shared sample, read in place."""
+    return read_news()
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of a tiny, deterministic, real SentenceTransformer model."""
     return _build_tiny_model(tmp_path_factory.mktemp("models"))

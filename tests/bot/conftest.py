@@ -19,7 +19,7 @@ from bot.app import build_application
 from bot.settings import BotSettings
 from corpus.types import Article
 from tests.bot.fake_telegram import TOKEN, FakeTelegram
-from tests.index.conftest import news_records, small_index  # noqa: F401 - fixtures re-exported
+from tests.index.conftest import small_index  # noqa: F401 - fixture re-exported
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,7 @@ def make_settings(small_index: Path, tiny_model_dir: Path, tmp_path: Path) -> Ca
 
 
 @pytest.fixture()
-def known_articles(news_records: list[dict]) -> list[Article]:  # noqa: F811
+def known_articles(news_records: list[dict]) -> list[Article]:
     """The first 60 real articles (those in the small index), as the reader types them."""
     return [Article(id=r["id"], title=r["title"], text=r["text"], source=r.get("source", ""), url=r.get("url", ""))
             for r in news_records[:60]]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import read_news
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:
@@ -15,11 +14,6 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
     return path
 
-
-@pytest.fixture(scope="session")
-def news_records() -> list[dict]:
-    """The 300 real articles of the shared sample."""
-    return read_news()
 
 
 @pytest.fixture(scope="session")

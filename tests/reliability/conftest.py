@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import read_news
 from tests.index.conftest import write_jsonl
 from tests.reliability.support import QUESTIONS, Answers, ask
 
-
-@pytest.fixture(scope="session")
-def news_records() -> list[dict]:
-    """The 300 real articles of the shared sample, read in place."""
-    return read_news()
 
 
 @pytest.fixture(scope="session")

@@ -57,8 +57,8 @@ def main() -> None:
     settings = IndexSettings()
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size)
     rows = []
-    print("| set | mode | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 | answer-in-quote@1 | @3 | q/s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| set | mode | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 | answer-in-quote@1 | @3 | quote chars | q/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.sets:
         retriever, questions = open_set(name, settings, embedder, args.cache)
         for mode in args.modes:
@@ -68,6 +68,7 @@ def main() -> None:
             print(f"| {name} | {mode} | {fmt(result.recall_at_1)} | {fmt(result.recall_at_5)} | "
                   f"{fmt(result.recall_at_10)} | {fmt(result.mrr_at_10)} | {fmt(result.ndcg_at_10)} | "
                   f"{fmt(result.answer_in_quote_at_1)} | {fmt(result.answer_in_quote_at_3)} | "
+                  f"{'—' if result.mean_quote_chars is None else f'{result.mean_quote_chars:.0f}'} | "
                   f"{result.queries_per_second:.1f} |", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")

@@ -9,7 +9,9 @@ Two input formats, any file in them works:
   ``{"qid","query","article_id"}``; bodies are indexed *without* titles, or the task is trivial.
 
 Metrics: Recall@1/5/10, MRR@10, nDCG@10 (one relevant item per question), answer-in-quote@1/@3
-(a gold answer string appears in the quote shown — what the reader actually sees), queries/s.
+(a gold answer string appears in the quote shown — what the reader actually sees), the mean
+length of the first quote in characters (longer quotes contain answers more often, so the two
+are read together), queries/s.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class EvalResult:
     ndcg_at_10: float
     answer_in_quote_at_1: float | None
     answer_in_quote_at_3: float | None
+    mean_quote_chars: float | None
     queries_per_second: float
 
     def as_dict(self) -> dict[str, object]:
@@ -113,7 +116,7 @@ def score(retriever: Retriever, questions: Sequence[EvalQuestion], mode: SearchM
     # Quotes do not change the ranking; without gold answers their semantic evidence is wasted work.
     retriever.quotes.enabled_semantic = retriever.quotes.embedder is not None and any(item.answers for item in questions)
     hits = {cutoff: 0 for cutoff in CUTOFFS}
-    reciprocal, gain, in_quote_1, in_quote_3, with_answers = 0.0, 0.0, 0, 0, 0
+    reciprocal, gain, in_quote_1, in_quote_3, with_answers, quote_chars = 0.0, 0.0, 0, 0, 0, 0
     progress.start(f"asking ({mode})", len(questions), "questions")
     started = time.perf_counter()
     for item in questions:
@@ -133,6 +136,7 @@ def score(retriever: Retriever, questions: Sequence[EvalQuestion], mode: SearchM
             with_answers += 1
             quotes = [p.quote.text for p in passages[:3]]
             in_quote_1 += bool(quotes) and any(answer in quotes[0] for answer in item.answers)
+            quote_chars += len(quotes[0]) if quotes else 0
             in_quote_3 += any(answer in quote for quote in quotes for answer in item.answers)
         progress.advance()
     elapsed = time.perf_counter() - started
@@ -143,6 +147,7 @@ def score(retriever: Retriever, questions: Sequence[EvalQuestion], mode: SearchM
         recall_at_10=hits[10] / total, mrr_at_10=reciprocal / total, ndcg_at_10=gain / total,
         answer_in_quote_at_1=in_quote_1 / with_answers if with_answers else None,
         answer_in_quote_at_3=in_quote_3 / with_answers if with_answers else None,
+        mean_quote_chars=quote_chars / with_answers if with_answers else None,
         queries_per_second=len(questions) / elapsed if elapsed else 0.0)
 
 

@@ -64,7 +64,7 @@ class Retriever:
 
     def __init__(self, build_dir: Path, manifest: Manifest, embedder: Embedder, vectors: faiss.Index,
                  metadata: MetadataDB, lexical: LexicalIndex, mode: SearchMode = "hybrid",
-                 fusion: FusionWeights = DEFAULT_FUSION, semantic_quotes: bool = True) -> None:
+                 fusion: FusionWeights = DEFAULT_FUSION, semantic_quotes: bool = False) -> None:
         self.build_dir = build_dir
         self.manifest = manifest
         self.embedder = embedder

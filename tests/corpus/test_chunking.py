@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +51,17 @@ def test_arabic_sentence_boundaries() -> None:
     sentences = [text[s:e] for s, e in sentence_spans(text)]
     assert sentences == ["قال الرئيس: نعم.", "هل ستأتي؟", "بالتأكيد!", "ثم؛", "وأخيرا…", "انتهى",
                          "سطر جديد 3.5 بالمئة."]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("وقال القس بول ت. ستالسوورث إنه متفائل. ثم غادر.", ["وقال القس بول ت. ستالسوورث إنه متفائل.", "ثم غادر."]),
+    ("كتب المؤرخ فريديريك و. موت أن النظام مضلل.", ["كتب المؤرخ فريديريك و. موت أن النظام مضلل."]),
+    ("Frederick W. Mote wrote it. Then", ["Frederick W. Mote wrote it.", "Then"]),
+    # After a year, "م." is the era (ميلادي) and ends the sentence.
+    ("ولد عام 1988 م. وفي عام 2000 انتقل.", ["ولد عام 1988 م.", "وفي عام 2000 انتقل."]),
+])
+def test_an_initial_does_not_end_a_sentence(text: str, expected: list[str]) -> None:
+    assert [text[s:e] for s, e in sentence_spans(text)] == expected
 
 
 def test_real_articles_chunk_on_sentence_boundaries_with_overlap(tiny_embedder) -> None:

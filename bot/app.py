@@ -5,8 +5,13 @@
 
 Outgoing flood control is PTB's ``AIORateLimiter``: it spaces messages within Telegram's limits
 and, on a 429, waits the ``retry_after`` the server asked for and sends again, so a reply is
-delayed, never lost. Updates are handled concurrently (each question searches in a worker
-thread). The index is opened once, in ``post_init``, and kept in ``bot_data``.
+delayed, never lost. Below it, :class:`bot.delivery.RetryingRequest` sends a request again when
+it provably did nothing (connection refused or dropped, HTTP 5xx) and never after a read timeout,
+so a reply is neither lost to a passing fault nor shown twice. ``getUpdates`` has its own
+connection; PTB's polling loop retries it with growing waits after any error (a 409 Conflict
+included) and hands the error to :func:`bot.handlers.on_error`. Updates are handled
+concurrently (each question searches in a worker thread). The index is opened once, in
+``post_init``, and kept in ``bot_data``.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot import handlers, messages
 from bot.answerer import Answerer
 from bot.callbacks import FEEDBACK_PREFIX, MORE_PREFIX
+from bot.delivery import RetryingRequest
 from bot.feedback import FeedbackStore
 from bot.settings import BotSettings
 from bot.state import STATE_KEY, BotState, bot_state
@@ -42,6 +49,8 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 5
 #: Updates handled at once; searches beyond the worker threads queue in the thread pool.
 CONCURRENT_UPDATES = 64
+#: Connections to the Bot API for everything but getUpdates (PTB's default).
+CONNECTIONS = 256
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -71,10 +80,15 @@ def build_application(settings: BotSettings, *, embedder: Embedder | None = None
     token = settings.token
     if not token:
         raise MissingToken("TELEGRAM_BOT_TOKEN is not set")
+    timeouts = {"connect_timeout": settings.telegram_timeout, "read_timeout": settings.telegram_timeout,
+                "write_timeout": settings.telegram_timeout}
     application = (ApplicationBuilder()
                    .token(token)
                    .base_url(settings.telegram_base_url)
                    .base_file_url(file_url(settings.telegram_base_url))
+                   .request(RetryingRequest(retries=settings.telegram_retries, backoff=settings.telegram_retry_seconds,
+                                            connection_pool_size=CONNECTIONS, **timeouts))
+                   .get_updates_request(HTTPXRequest(connection_pool_size=1, **timeouts))
                    .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES))
                    .concurrent_updates(CONCURRENT_UPDATES)
                    .post_init(post_init)

@@ -30,7 +30,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop, ContextTypes, ExtBot
 
 from bot import messages
@@ -44,6 +44,7 @@ from bot.callbacks import (
     more_data,
     parse_callback,
 )
+from bot.delivery import outcome_unknown
 from bot.render import about_values, html_message, number, render_html
 from bot.rtl import isolate
 from bot.state import BotState, bot_state
@@ -58,11 +59,24 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # -- sending ------------------------------------------------------------------------------------
 
 async def send_html(context: Context, chat_id: int, text: str, *, reply_to: int | None = None,
-                    markup: InlineKeyboardMarkup | None = None) -> Message:
-    """Send one HTML message, link previews off, optionally as a reply."""
+                    markup: InlineKeyboardMarkup | None = None) -> Message | None:
+    """Send one HTML message, link previews off, optionally as a reply.
+
+    Returns:
+        The message sent, or None when Telegram did not answer in time: it may have delivered the
+        message, so it is taken as sent, not sent again (at most once, see :mod:`bot.delivery`).
+    """
     reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
-    return await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
-                                          reply_parameters=reply, reply_markup=markup)
+    try:
+        return await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                              link_preview_options=NO_PREVIEW, reply_parameters=reply,
+                                              reply_markup=markup)
+    except TimedOut as error:
+        if not outcome_unknown(error):
+            raise
+        logger.warning("no answer in time to a message for chat %s; Telegram may have delivered it, so it is "
+                       "not sent again", chat_id)
+        return None
 
 
 def reply_target(update: Update) -> int | None:
@@ -388,10 +402,25 @@ async def reload_command(update: Update, context: Context) -> None:
 # -- errors ---------------------------------------------------------------------------------------
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the traceback first, then tell the reader in Arabic that something went wrong."""
+    """Log the traceback first, then tell the reader in Arabic that something went wrong.
+
+    Without an update the error is polling's own (``getUpdates`` failed): one line says what it
+    means, since PTB goes on polling after it, with growing waits.
+    """
+    if update is None and isinstance(context.error, TelegramError):
+        _log_polling_error(context.error)
+        return
     logger.error("an update could not be handled", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await send_html(context, update.effective_chat.id, html_message(messages.ERROR))
         except TelegramError as error:
             logger.warning("could not tell the chat about the error: %s", error)
+
+
+def _log_polling_error(error: TelegramError) -> None:
+    if isinstance(error, Conflict):
+        logger.error("another process is polling with this bot token (409 Conflict): each update goes to only "
+                     "one of them; stop the other one. Polling goes on.")
+    else:
+        logger.warning("getUpdates failed (%s); polling goes on", error)

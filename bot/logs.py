@@ -22,7 +22,12 @@ class RedactingFormatter(logging.Formatter):
     def __init__(self, inner: logging.Formatter | None, secrets: Sequence[str]) -> None:
         super().__init__()
         self._inner = inner or logging.Formatter()
-        self._secrets = [secret for secret in secrets if secret]
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Sequence[str]) -> None:
+        """Redact ``secrets`` too (empty strings are ignored)."""
+        self._secrets.extend(secret for secret in secrets if secret and secret not in self._secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         """The inner formatter's text with every secret replaced."""
@@ -33,9 +38,15 @@ class RedactingFormatter(logging.Formatter):
 
 
 def redact_secrets(secrets: Sequence[str], logger: logging.Logger | None = None) -> None:
-    """Wrap the formatter of every handler of ``logger`` (default: root) so ``secrets`` never print."""
+    """Wrap the formatter of every handler of ``logger`` (default: root) so ``secrets`` never print.
+
+    A handler wrapped by an earlier call gets these secrets added: skipping it would leave them in
+    clear text there.
+    """
     for handler in (logger or logging.getLogger()).handlers:
-        if not isinstance(handler.formatter, RedactingFormatter):
+        if isinstance(handler.formatter, RedactingFormatter):
+            handler.formatter.add(secrets)
+        else:
             handler.setFormatter(RedactingFormatter(handler.formatter, secrets))
 
 

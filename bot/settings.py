@@ -32,6 +32,15 @@ class BotSettings(IndexSettings):
         None, description="Bot API token from @BotFather (TELEGRAM_BOT_TOKEN); not needed in console mode.")
     telegram_base_url: str = Field(
         "https://api.telegram.org/bot", description="Bot API base URL; the token is appended (TELEGRAM_BASE_URL).")
+    telegram_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for the Bot API to connect, take a request and answer it "
+                               "(a long poll waits this much longer than its own timeout).")
+    telegram_retries: int = Field(
+        3, ge=0, le=10, description="Times a request that provably did not take effect (connection refused or "
+                                    "dropped without an answer, HTTP 5xx) is sent again.")
+    telegram_retry_seconds: float = Field(
+        0.5, ge=0, le=30,
+        description="Seconds before the first resend of a failed request; doubled before each further one.")
     allowed_chat_ids: IdSet = Field(
         frozenset(), description="Comma-separated chat ids the bot serves; empty serves everyone.")
     admin_ids: IdSet = Field(frozenset(), description="Comma-separated user ids allowed /stats and /reload.")

@@ -19,6 +19,7 @@ from bot.app import build_application
 from bot.settings import BotSettings
 from corpus.types import Article
 from tests.bot.fake_telegram import TOKEN, FakeTelegram
+from tests.bot.polling import polling
 from tests.index.conftest import small_index  # noqa: F401 - fixture re-exported
 
 
@@ -54,6 +55,12 @@ def known_articles(news_records: list[dict]) -> list[Article]:
 
 
 @pytest.fixture()
+def by_url(known_articles: list[Article]) -> dict[str, Article]:
+    """The known articles by URL (the link an answer names)."""
+    return {a.url: a for a in known_articles}
+
+
+@pytest.fixture()
 async def fake_telegram() -> AsyncIterator[FakeTelegram]:
     """The fake Bot API, listening on 127.0.0.1 for the test's duration."""
     server = FakeTelegram()
@@ -76,17 +83,8 @@ def start_bot(fake_telegram: FakeTelegram, make_settings: Callable[..., BotSetti
     async def start(embedder: Any = None, **overrides: Any) -> AsyncIterator[Any]:
         settings = make_settings(telegram_base_url=fake_telegram.base_url, **overrides)
         application = build_application(settings, embedder=embedder or tiny_embedder)
-        async with application:
-            await application.post_init(application)  # run_polling would call it
-            await application.start()
-            await application.updater.start_polling(poll_interval=0, timeout=1)
-            try:
-                yield application
-            finally:
-                fake_telegram.release_polls()
-                await application.updater.stop()
-                await application.stop()
-                await application.post_shutdown(application)
+        async with polling(application, fake_telegram):
+            yield application
 
     return start
 

@@ -8,8 +8,10 @@ where it matters to the tests:
 
 * a wrong token gets 401 Unauthorized;
 * ``sendMessage`` with HTML that Telegram would refuse gets 400 "can't parse entities";
-* :meth:`FakeTelegram.fail_next_sends` makes the next N ``sendMessage`` calls answer 429 with
-  ``retry_after`` (flood control).
+* :meth:`FakeTelegram.fail_next` scripts faults for the next calls of one method: an error status
+  (:func:`server_error`, :func:`conflict`, :func:`flood` with ``retry_after``), an answer later than
+  the client waits (:func:`slow`: the call is still carried out, as Telegram does when it is merely
+  slow), or a connection closed without any answer (:data:`DROP`: the call is not carried out).
 
 Usable inside an async test (:meth:`start` / :meth:`stop`) or from a synchronous one, in a
 background thread (:func:`serve_in_thread`).
@@ -23,8 +25,10 @@ import itertools
 import json
 import threading
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -40,6 +44,61 @@ BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "أخبار", "username"
 _STRING_PARAMETERS = {"text", "parse_mode", "action", "callback_query_id", "url", "secret_token", "language_code"}
 #: Longest long-poll wait, whatever the client asks, so a test can never hang on the server.
 _MAX_POLL_SECONDS = 5.0
+#: Longest wait on stop for requests still being answered (a slow fault), so stopping never hangs.
+_SHUTDOWN_SECONDS = 2.0
+#: Status recorded for a request the server hung up on without answering.
+DROPPED = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """How the server misbehaves on one request; build one with the functions below.
+
+    Attributes:
+        status: Answer with this HTTP status and ``description`` instead of carrying out the call.
+        description: The error text Telegram would send.
+        parameters: ``ResponseParameters`` of the error (``retry_after``).
+        delay: Wait this long, then carry out the call and answer as usual.
+        drop: Close the connection without answering; the call is not carried out.
+    """
+
+    status: int | None = None
+    description: str = ""
+    parameters: dict[str, Any] | None = None
+    delay: float = 0.0
+    drop: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """The error body Telegram sends with ``status``."""
+        body: dict[str, Any] = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+def server_error(status: int = 500) -> Fault:
+    """Telegram failing inside: 500 Internal Server Error (or 502 Bad Gateway, …)."""
+    return Fault(status=status, description=HTTPStatus(status).phrase)
+
+
+def flood(retry_after: int = 1) -> Fault:
+    """429 Too Many Requests with the seconds to wait."""
+    return Fault(status=429, description=f"Too Many Requests: retry after {retry_after}",
+                 parameters={"retry_after": retry_after})
+
+
+def conflict() -> Fault:
+    """409 on ``getUpdates``: another process is polling with the same token."""
+    return Fault(status=409, description="Conflict: terminated by other getUpdates request; make sure that only "
+                                         "one bot instance is running")
+
+
+def slow(seconds: float) -> Fault:
+    """Carry the call out, but answer only after ``seconds`` (longer than the client waits)."""
+    return Fault(delay=seconds)
+
+
+DROP = Fault(drop=True)
 
 
 @dataclass(slots=True)
@@ -74,8 +133,8 @@ class FakeTelegram:
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(10_000)
-        self._fail_sends = 0
-        self._retry_after = 1
+        self._faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
+        self._delivered: defaultdict[int, list[Call]] = defaultdict(list)
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
@@ -90,7 +149,7 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -126,28 +185,41 @@ class FakeTelegram:
         assert self._arrived is not None
         self._arrived.set()
 
+    def fail_next(self, method: str, fault: Fault, count: int = 1) -> None:
+        """Misbehave on the next ``count`` calls of ``method`` (after any faults already scripted)."""
+        self._faults[method].extend([fault] * count)
+
+    def pending_faults(self, method: str) -> int:
+        """Scripted faults of ``method`` not yet applied."""
+        return len(self._faults[method])
+
     def fail_next_sends(self, count: int, retry_after: int = 1) -> None:
         """Answer the next ``count`` sendMessage calls with 429 Too Many Requests."""
-        self._fail_sends = count
-        self._retry_after = retry_after
+        self.fail_next("sendMessage", flood(retry_after), count)
 
     def requests(self, method: str, status: int | None = 200) -> list[Call]:
         """Recorded calls of ``method`` (by default only the successful ones)."""
         return [c for c in self.calls if c.method == method and (status is None or c.status == status)]
 
     def sent(self, chat_id: int | None = None) -> list[Call]:
-        """Messages delivered (sendMessage answered 200), optionally to one chat."""
-        return [c for c in self.requests("sendMessage") if chat_id is None or c.params.get("chat_id") == chat_id]
+        """Messages delivered (sendMessage answered 200), optionally to one chat (kept per chat: cheap to poll)."""
+        return self.requests("sendMessage") if chat_id is None else list(self._delivered[chat_id])
 
-    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``condition()`` holds (re-checked at every call received), or fail the test."""
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Wait until ``condition()`` holds (re-checked at every call received); False after ``timeout``."""
         assert self._changed is not None
         try:
             async with self._changed:
                 await asyncio.wait_for(self._changed.wait_for(condition), timeout)
         except TimeoutError:
+            return False
+        return True
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition()`` holds (re-checked at every call received), or fail the test."""
+        if not await self.wait_until(condition, timeout):
             recent = [(c.method, c.status, str(c.params.get("text", ""))[:60]) for c in self.calls[-8:]]
-            raise AssertionError(f"condition not met within {timeout} s; last calls: {recent}") from None
+            raise AssertionError(f"condition not met within {timeout} s; last calls: {recent}")
 
     async def settle(self, quiet: float = 0.3) -> None:
         """Wait until no request arrived for ``quiet`` seconds (to assert that nothing more comes)."""
@@ -158,12 +230,19 @@ class FakeTelegram:
 
     # -- the API ------------------------------------------------------------------------------
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await _parameters(request)
         if request.match_info["token"] != self.token:
             return await self._record(method, params, 401, {"ok": False, "error_code": 401,
                                                             "description": "Unauthorized"})
+        fault = await self._next_fault(method)
+        if fault is not None and fault.drop:
+            return await self._hang_up(request, method, params)
+        if fault is not None and fault.status is not None:
+            return await self._record(method, params, fault.status, fault.payload())
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
         if method == "getUpdates":
             return await self._record(method, params, 200, {"ok": True, "result": await self._poll(params)})
         handler = getattr(self, f"_{method}", None)
@@ -174,11 +253,33 @@ class FakeTelegram:
         return await self._record(method, params, status, payload)
 
     async def _record(self, method: str, params: dict[str, Any], status: int, payload: dict[str, Any]) -> web.Response:
-        self.calls.append(Call(method, params, time.monotonic(), status, payload.get("result")))
+        call = Call(method, params, time.monotonic(), status, payload.get("result"))
+        self.calls.append(call)
+        if method == "sendMessage" and status == 200:
+            self._delivered[int(params["chat_id"])].append(call)
+        await self._notify()
+        return web.json_response(payload, status=status or 500)
+
+    async def _next_fault(self, method: str) -> Fault | None:
+        """The fault scripted for this call of ``method``, if any (a test may be waiting for it to be met)."""
+        if not self._faults[method]:
+            return None
+        fault = self._faults[method].popleft()
+        await self._notify()
+        return fault
+
+    async def _hang_up(self, request: web.Request, method: str, params: dict[str, Any]) -> web.StreamResponse:
+        """Close the connection without an answer (recorded with status :data:`DROPPED`)."""
+        await self._record(method, params, DROPPED, {})
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response()  # never reaches the client: the connection is gone
+
+    async def _notify(self) -> None:
+        """Wake :meth:`wait_until` to check its condition again."""
         assert self._changed is not None
         async with self._changed:
             self._changed.notify_all()
-        return web.json_response(payload, status=status)
 
     async def _poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -215,11 +316,6 @@ class FakeTelegram:
         return 200, {"ok": True, "result": True}
 
     def _sendMessage(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
-        if self._fail_sends > 0:
-            self._fail_sends -= 1
-            return 429, {"ok": False, "error_code": 429,
-                         "description": f"Too Many Requests: retry after {self._retry_after}",
-                         "parameters": {"retry_after": self._retry_after}}
         text = str(params.get("text", ""))
         visible = text
         if params.get("parse_mode") == "HTML":

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from telegram.ext import AIORateLimiter, CallbackQueryHandler, CommandHandler, TypeHandler
 
 from bot.app import ALLOWED_UPDATES, MissingToken, build_application, file_url, run
+from bot.delivery import RetryingRequest
 from bot.settings import BotSettings
 
 
@@ -26,6 +27,9 @@ def test_the_application_is_wired_once(make_settings: Callable[..., BotSettings]
     application = build_application(make_settings(telegram_base_url="http://127.0.0.1:9/bot"))
     assert application.bot.base_url == "http://127.0.0.1:9/bot123456:TEST-TOKEN"
     assert isinstance(application.bot.rate_limiter, AIORateLimiter)
+    request = application.bot.request
+    assert isinstance(request, RetryingRequest), "sends that provably did nothing are sent again"
+    assert (request.retries, request.backoff, request.read_timeout) == (3, 0.5, 5.0)
     assert application.concurrent_updates > 1
     gate = application.handlers[-1]
     assert len(gate) == 1 and isinstance(gate[0], TypeHandler), "the allow-list gate runs before everything"

@@ -3,17 +3,15 @@
 Every reply is checked as Telegram would check it (the fake server refuses invalid HTML with 400
 and the tests assert no 400 happened), against the source articles (quotes verbatim, the right
 article first), and for the behaviour around it: buttons, limits, allow-list, admin commands,
-flood control, errors, concurrency.
+flood control, errors, concurrency. Telegram faults, odd questions and security checks have their
+own files (``test_telegram_faults.py``, ``test_hostile_text.py``, ``test_security.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
-import logging
 import sqlite3
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,15 +19,13 @@ import pytest
 from bot import messages
 from bot.answerer import Answerer
 from bot.feedback import hash_user
-from bot.logs import configure_bot_logging
-from bot.render import MAX_MESSAGE, html_message
 from bot.rtl import strip_marks
 from corpus.types import Article
 from index import build_index
 from tests.bot.builders import callback_update, message_update
-from tests.bot.fake_telegram import BOT_USERNAME, TOKEN, Call, FakeTelegram
-from tests.bot.helpers import ask, question_from
-from tests.bot.telegram_html import ParsedHtml, parse_telegram_html, utf16_len
+from tests.bot.fake_telegram import BOT_USERNAME, FakeTelegram
+from tests.bot.helpers import ask, check_answer, keyboard, question_from, text_of, ui
+from tests.bot.telegram_html import parse_telegram_html
 from tests.index.conftest import write_jsonl
 
 pytestmark = [
@@ -39,39 +35,6 @@ pytestmark = [
 ]
 
 RTL_KEYBOARD = [messages.BUTTON_BAD, messages.BUTTON_GOOD, messages.BUTTON_MORE]
-
-
-def text_of(call: Call) -> str:
-    """What the reader sees of a sent message (tags parsed, entities decoded)."""
-    return parse_telegram_html(call.params["text"]).text
-
-
-def ui(message: str, **values: str) -> str:
-    """A UI string as the reader sees it."""
-    return parse_telegram_html(html_message(message, **values)).text
-
-
-def check_answer(call: Call, articles: dict[str, Article]) -> ParsedHtml:
-    """Valid Telegram HTML within the limit; each quote verbatim from the article its link names."""
-    assert call.params["parse_mode"] == "HTML"
-    assert call.params["link_preview_options"] == {"is_disabled": True}
-    assert utf16_len(call.params["text"]) <= MAX_MESSAGE
-    parsed = parse_telegram_html(call.params["text"])
-    assert parsed.blockquotes
-    assert len(parsed.links) == len(parsed.blockquotes)
-    for url, quote in zip(parsed.links, parsed.blockquotes, strict=True):
-        excerpt = strip_marks(quote).removeprefix("… ").removesuffix(" …")
-        assert excerpt in articles[url].text, f"not verbatim from {url}"
-    return parsed
-
-
-def keyboard(call: Call) -> list[dict[str, Any]]:
-    return call.params["reply_markup"]["inline_keyboard"][0]
-
-
-@pytest.fixture()
-def by_url(known_articles: list[Article]) -> dict[str, Article]:
-    return {a.url: a for a in known_articles}
 
 
 async def test_questions_are_answered_with_verbatim_quotes_from_the_right_article(
@@ -237,19 +200,6 @@ async def test_groups_answer_mentions_replies_and_ask(start_bot, fake_telegram: 
     assert len(fake_telegram.sent(group)) == 5, "a message not addressed to the bot is ignored"
 
 
-async def test_bad_questions_get_a_clear_reply(start_bot, fake_telegram: FakeTelegram,
-                                               by_url: dict[str, Article]) -> None:
-    long_question = "ما " * 1200
-    async with start_bot():
-        [too_long] = await ask(fake_telegram, long_question)
-        [unreadable] = await ask(fake_telegram, "؟؟؟ !!!")
-        [markup] = await ask(fake_telegram, "<script>alert(1)</script> & <b>سوريا</b> الأخبار")
-    assert strip_marks(text_of(too_long)) == strip_marks(ui(messages.TOO_LONG, length=str(len(long_question.strip())),
-                                                                     limit="2000"))
-    assert text_of(unreadable) == ui(messages.EMPTY_QUESTION)
-    check_answer(markup, by_url)
-
-
 async def test_start_help_about(start_bot, fake_telegram: FakeTelegram, known_articles: list[Article],
                                 news_records: list[dict]) -> None:
     async with start_bot():
@@ -300,36 +250,3 @@ async def test_a_slow_search_does_not_block_other_chats(start_bot, fake_telegram
     slow_reply = fake_telegram.sent(1001)[0].at
     assert fake_telegram.sent(1002)[0].at < slow_reply, "a question waited behind another chat's slow search"
     assert fake_telegram.sent(1003)[0].at < slow_reply, "a command waited behind another chat's slow search"
-
-
-@pytest.fixture()
-def restore_logging() -> Iterator[None]:
-    names = ("httpx", "httpcore", "bot", "telegram.ext")
-    levels = {name: logging.getLogger(name).level for name in names}
-    formatters = [(h, h.formatter) for h in logging.getLogger().handlers]
-    yield
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
-    for handler, formatter in formatters:
-        handler.setFormatter(formatter)
-
-
-@pytest.mark.usefixtures("restore_logging")
-async def test_the_token_never_reaches_logs_or_output(start_bot, fake_telegram: FakeTelegram,
-                                                      known_articles: list[Article],
-                                                      caplog: pytest.LogCaptureFixture,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    configure_bot_logging(secrets=[TOKEN], verbose=True)
-    caplog.set_level(logging.DEBUG)
-    async with start_bot():
-        [reply] = await ask(fake_telegram, question_from(known_articles[5]))
-        fake_telegram.inject(callback_update(keyboard(reply)[1]["callback_data"], chat_id=501,
-                                             message_id=reply.message_id))
-        fake_telegram.inject(callback_update("forged", chat_id=501))
-        await fake_telegram.wait_for(lambda: len(fake_telegram.requests("answerCallbackQuery")) == 2)
-    captured = capsys.readouterr()
-    logged = [record.getMessage() for record in caplog.records]
-    assert any("serving index build" in line for line in logged), "the bot's own log lines are captured"
-    for text in (caplog.text, captured.out, captured.err, *logged):
-        assert TOKEN not in text
-        assert html.escape(TOKEN) not in text

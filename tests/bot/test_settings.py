@@ -56,7 +56,8 @@ def test_env_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.parametrize(("name", "value"), [("RESULTS_PER_ANSWER", "0"), ("RATE_LIMIT_SECONDS", "0"),
-                                             ("NO_ANSWER_THRESHOLD", "2"), ("WEBHOOK_PORT", "70000")])
+                                             ("NO_ANSWER_THRESHOLD", "2"), ("WEBHOOK_PORT", "70000"),
+                                             ("TELEGRAM_TIMEOUT", "0"), ("TELEGRAM_RETRIES", "-1")])
 def test_out_of_range_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):

@@ -33,7 +33,7 @@ from index.passage import Passage
 from index.quotes import QuoteSelector
 from index.settings import IndexSettings, SearchMode
 from index.store import resolve_build
-from index.vectors import VECTORS_NAME, read_vectors
+from index.vectors import VECTORS_NAME, read_vectors, search_vectors
 
 if TYPE_CHECKING:
     from index.langchain import AkhbarLangChainRetriever
@@ -185,11 +185,8 @@ class Retriever:
     def _dense(self, query_vector: np.ndarray | None, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
         if query_vector is None or pool <= 0:
             return {}
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = self.vectors.search(query_vector.reshape(1, -1), pool, params=params)
-        return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+        scores, ids = search_vectors(self.vectors, query_vector, pool, allowed)
+        return {int(i): float(s) for i, s in zip(ids, scores, strict=True) if i >= 0}
 
     def _lexical(self, question: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
         scores = self.lexical.scores(question)

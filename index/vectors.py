@@ -1,13 +1,17 @@
 """``vectors.faiss``: the chunk vectors, row ``i`` = chunk with ``vector_id`` ``i``.
 
-Inner product over L2-normalised vectors (= cosine). Exact search (``IndexFlatIP``) is the
-default; it is what every other index is measured against. Files are FAISS's own binary
-format (``faiss.write_index``), which loading cannot turn into code execution.
+Inner product over L2-normalised vectors (= cosine). Exact search (``IndexFlatIP``) while it is
+fast enough; from ``HNSW_MIN_VECTORS`` vectors on, an HNSW graph over the same flat storage
+(``IndexHNSWFlat``), whose recall@10 against exact search ``bench/perf_query.py`` measures.
+Exact search over 100k chunks (the whole 30k-article archive) takes a few milliseconds on one
+core, so the archive itself stays exact; the graph is for archives several times larger. Files
+are FAISS's own binary format (``faiss.write_index``), which loading cannot turn into code.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import faiss
 import numpy as np
@@ -15,15 +19,52 @@ import numpy as np
 from index.errors import IndexCorrupt
 
 VECTORS_NAME = "vectors.faiss"
+VectorIndexKind = Literal["auto", "flat", "hnsw"]
+#: From this many vectors on, ``auto`` builds an HNSW graph instead of exact search.
+HNSW_MIN_VECTORS = 300_000
+#: Graph degree: 32 links per node (FAISS's usual choice for ~400-d text vectors).
+HNSW_M = 32
+#: Candidates kept while inserting; higher builds a better graph, slower.
+HNSW_EF_CONSTRUCTION = 80
+#: Candidates kept while searching (at least the pool asked for).
+HNSW_EF_SEARCH = 128
 
 
-def write_vectors(path: Path, matrix: np.ndarray) -> str:
-    """Write ``matrix`` (n × d float32, unit rows) as an exact inner-product index; returns its kind."""
-    index = faiss.IndexFlatIP(int(matrix.shape[1]))
+def chosen_kind(kind: VectorIndexKind, count: int) -> Literal["flat", "hnsw"]:
+    """What ``kind`` means for ``count`` vectors."""
+    if kind == "auto":
+        return "hnsw" if count >= HNSW_MIN_VECTORS else "flat"
+    return kind
+
+
+def write_vectors(path: Path, matrix: np.ndarray, kind: VectorIndexKind = "auto") -> str:
+    """Write ``matrix`` (n × d float32, unit rows) as an inner-product index; returns its kind for the manifest."""
+    dimension = int(matrix.shape[1])
+    if chosen_kind(kind, len(matrix)) == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        label = f"HNSW{HNSW_M}"
+    else:
+        index = faiss.IndexFlatIP(dimension)
+        label = "Flat"
     if len(matrix):
         index.add(np.ascontiguousarray(matrix, dtype=np.float32))
     faiss.write_index(index, str(path))
-    return "Flat"
+    return label
+
+
+def search_vectors(index: faiss.Index, query: np.ndarray, count: int,
+                   allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``count`` ``(scores, ids)`` for one query, restricted to ``allowed`` ids when given."""
+    selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
+    if isinstance(index, faiss.IndexHNSW):
+        params: faiss.SearchParameters = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, count))
+        if selector is not None:
+            params.sel = selector
+    else:
+        params = faiss.SearchParameters(sel=selector) if selector is not None else None
+    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), count, params=params)
+    return scores[0], ids[0]
 
 
 def read_vectors(path: Path) -> faiss.Index:

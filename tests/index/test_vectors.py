@@ -1,0 +1,51 @@
+"""The vector file: exact search, the HNSW graph used for large archives, and filtered search in both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import vectors
+from index.vectors import chosen_kind, read_vectors, search_vectors, write_vectors
+
+
+def _clustered_unit_vectors(count: int, dimension: int = 48, seed: int = 7) -> np.ndarray:
+    """Vectors around a few hundred topics, like news chunks: near neighbours exist and matter."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(200, dimension))
+    matrix = centres[rng.integers(0, len(centres), count)] + 0.6 * rng.normal(size=(count, dimension))
+    return (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_auto_switches_to_hnsw_at_the_threshold() -> None:
+    assert chosen_kind("auto", vectors.HNSW_MIN_VECTORS - 1) == "flat"
+    assert chosen_kind("auto", vectors.HNSW_MIN_VECTORS) == "hnsw"
+    assert chosen_kind("flat", 10**9) == "flat" and chosen_kind("hnsw", 1) == "hnsw"
+
+
+def test_hnsw_finds_what_exact_search_finds(tmp_path: Path) -> None:
+    matrix = _clustered_unit_vectors(4000)
+    queries = _clustered_unit_vectors(100, seed=8)
+    assert write_vectors(tmp_path / "flat.faiss", matrix, "flat") == "Flat"
+    assert write_vectors(tmp_path / "hnsw.faiss", matrix, "hnsw").startswith("HNSW")
+    exact, graph = read_vectors(tmp_path / "flat.faiss"), read_vectors(tmp_path / "hnsw.faiss")
+    recall = np.mean([len(set(search_vectors(exact, q, 10)[1]) & set(search_vectors(graph, q, 10)[1])) / 10
+                      for q in queries])
+    assert recall >= 0.95
+    # Same stored vectors: relevance scores read back from either index agree.
+    np.testing.assert_allclose(graph.reconstruct(17), matrix[17])
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_filtered_search_returns_only_allowed_ids(tmp_path: Path, kind: str) -> None:
+    matrix = _clustered_unit_vectors(1500)
+    write_vectors(tmp_path / "v.faiss", matrix, kind)  # type: ignore[arg-type]
+    index = read_vectors(tmp_path / "v.faiss")
+    allowed = np.arange(0, 1500, 7, dtype=np.int64)
+    scores, ids = search_vectors(index, matrix[3], 20, allowed)
+    found = ids[ids >= 0]
+    assert len(found) == 20 and set(found.tolist()) <= set(allowed.tolist())
+    exact_best = allowed[np.argmax(matrix[allowed] @ matrix[3])]
+    assert found[0] == exact_best and scores[0] == pytest.approx(float(matrix[exact_best] @ matrix[3]), abs=1e-5)

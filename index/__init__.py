@@ -22,6 +22,7 @@ from index.errors import (
 from index.passage import Passage, Quote
 from index.retriever import Retriever, SearchFilters
 from index.settings import IndexSettings
+from index.timeexpr import TimeQuery, TimeRange, parse_time
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -41,6 +42,9 @@ __all__ = [
     "Retriever",
     "SearchFilters",
     "SentenceTransformerEmbedder",
+    "TimeQuery",
+    "TimeRange",
     "build_index",
     "load_embedder",
+    "parse_time",
 ]

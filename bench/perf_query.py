@@ -2,8 +2,8 @@
 
 Same run, same machine, same questions (the archive's headlines of indexed articles):
 
-* **5k articles**: the index ``bench/perf_build.py`` built (real vectors), and the LangChain
-  store it built from the same chunk texts and model.
+* **5k articles**: the index ``bench/perf_build.py`` built (real vectors); LangChain's FAISS store
+  gets the same chunk texts and vectors (``FAISS.from_embeddings``) and the same model for queries.
 * **whole archive** (29,916 articles, ~100k chunks): embedding it takes hours on 2 cores, so its
   vectors are *synthetic*: the archive's real chunks are chunked and BM25-indexed for real, and
   each chunk's vector is a fixed random mixture of three real chunk vectors of the 5k index plus
@@ -122,7 +122,7 @@ def akhbar_query(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def langchain_query(task: dict[str, Any]) -> dict[str, Any]:
-    """Latency of LangChain's ``similarity_search(k=5)`` on a saved store or on given vectors."""
+    """Latency of LangChain's ``similarity_search(k=5)`` over the same texts and vectors as an Akhbar index."""
     faiss_threads(1)
     from langchain_community.vectorstores import FAISS
     from langchain_community.vectorstores.utils import DistanceStrategy
@@ -136,13 +136,9 @@ def langchain_query(task: dict[str, Any]) -> dict[str, Any]:
         model_name=str(folder), model_kwargs={"device": "cpu"},
         encode_kwargs={"normalize_embeddings": True, "prompt": "passage: ", "batch_size": 32},
         query_encode_kwargs={"normalize_embeddings": True, "prompt": "query: "})
-    if task.get("store"):
-        store = FAISS.load_local(task["store"], embeddings, allow_dangerous_deserialization=True,
-                                 distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
-    else:
-        texts, vectors = synthetic_pairs(Path(task["index_dir"]))
-        store = FAISS.from_embeddings(list(zip(texts, vectors.tolist(), strict=True)), embeddings,
-                                      distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
+    texts, vectors = synthetic_pairs(Path(task["index_dir"]))
+    store = FAISS.from_embeddings(list(zip(texts, vectors.tolist(), strict=True)), embeddings,
+                                  distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
     loaded = current_rss_mb()
     values = timed(lambda q: store.similarity_search(q, k=5), task["questions"])
     return {"similarity_search": percentiles_ms(values), "rss_loaded_mb": round(loaded, 1),
@@ -150,7 +146,7 @@ def langchain_query(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def synthetic_pairs(index_dir: Path) -> tuple[list[str], np.ndarray]:
-    """Chunk texts and vectors of an index (for handing the same vectors to LangChain)."""
+    """Chunk texts and vectors of an index (to hand LangChain the same ones, or to mix new ones from)."""
     from index.metadata import MetadataDB
     from index.store import resolve_build
     from index.vectors import read_vectors
@@ -256,8 +252,7 @@ def main() -> None:
                                        "questions": questions}, args.timeout)
     if not args.no_langchain:
         row["langchain"] = run_child(script, {"step": "langchain_query", "questions": questions,
-                                              "store": str(args.workdir / f"langchain-{args.articles}")},
-                                     args.timeout)
+                                              "index_dir": str(subset_index)}, args.timeout)
     rows.append(row)
     print(f"# {row}", flush=True)
     if not args.no_full:

@@ -22,6 +22,7 @@ import numpy as np
 
 from corpus import Article, Chunk, Chunker, ChunkerSettings, read_corpus
 from corpus.types import RepairedInput, SkippedInput
+from index.embedcache import EmbeddingCache, embed_with_cache
 from index.embedding import Embedder
 from index.errors import AkhbarIndexError, EmptyCorpus, IndexNotFound
 from index.lexical import LEXICAL_DIR, LexicalIndex
@@ -29,7 +30,7 @@ from index.manifest import MANIFEST_NAME, Manifest, file_digest
 from index.metadata import METADATA_NAME, MetadataDB, write_metadata
 from index.progress import NullProgress, Progress
 from index.store import build_lock, new_build_dir, publish_build, resolve_build
-from index.vectors import VECTORS_NAME, read_vectors, write_vectors
+from index.vectors import VECTORS_NAME, VectorIndexKind, read_vectors, write_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class BuildReport:
     skipped: list[SkippedInput] = field(default_factory=list)
     repaired: list[RepairedInput] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Chunks whose vectors came from the embedding cache (or repeated a text of this build).
+    cached_chunks: int = 0
 
 
 def embedding_text(article: Article, chunk: Chunk, embed_titles: bool) -> str:
@@ -58,7 +61,8 @@ def embedding_text(article: Article, chunk: Chunk, embed_titles: bool) -> str:
 def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedder,
                 chunker_settings: ChunkerSettings | None = None, *, incremental: bool = False,
                 embed_titles: bool = True, progress: Progress | None = None, wait: bool = False,
-                build_threads: int = 0) -> BuildReport:
+                build_threads: int = 0, cache: EmbeddingCache | None = None,
+                vector_index: VectorIndexKind = "auto") -> BuildReport:
     """Index every article under ``sources`` into ``index_dir`` and make it current.
 
     Args:
@@ -68,6 +72,8 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
         incremental: Reuse chunks and vectors of unchanged articles from the current build.
         embed_titles: Prefix each chunk with its headline when embedding (not in what is quoted).
         wait: Queue behind a running build instead of failing.
+        cache: Vectors of texts embedded before by this model and backend; new ones are added.
+        vector_index: Exact search, an HNSW graph, or ``auto`` (by size, see :mod:`index.vectors`).
 
     Raises:
         EmptyCorpus: nothing readable in ``sources``.
@@ -112,7 +118,9 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
         clock = time.perf_counter()
         embedder.set_threads(build_threads)
         progress.start("embedding", len(to_embed), "chunks")
-        fresh = embedder.embed_documents([text for _, text in to_embed], on_batch=progress.advance)
+        fresh, embedded = embed_with_cache([text for _, text in to_embed],
+                                           lambda texts: embedder.embed_documents(texts, on_batch=progress.advance),
+                                           embedder.dimension, cache, on_known=progress.advance)
         progress.finish()
         for (position, _), vector in zip(to_embed, fresh, strict=True):
             vectors[position] = vector
@@ -122,20 +130,20 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
         progress.start("writing", None, "files")
         matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, embedder.dimension), np.float32)
         build_dir = _write_build(index_dir, corpus.articles, chunks, matrix, embedder, settings, embed_titles,
-                                 [str(s) for s in sources])
+                                 [str(s) for s in sources], vector_index)
         progress.finish()
         seconds["write"] = time.perf_counter() - clock
     if previous:
         previous.close()
-    logger.info("built %s: %d articles, %d chunks (%d embedded, %d reused)", build_dir,
-                len(corpus.articles), len(chunks), len(to_embed), reused)
-    return BuildReport(build_dir, len(corpus.articles), len(chunks), len(to_embed), reused,
-                       corpus.skipped, corpus.repaired, seconds)
+    logger.info("built %s: %d articles, %d chunks (%d embedded, %d from the cache, %d reused)", build_dir,
+                len(corpus.articles), len(chunks), embedded, len(to_embed) - embedded, reused)
+    return BuildReport(build_dir, len(corpus.articles), len(chunks), embedded, reused,
+                       corpus.skipped, corpus.repaired, seconds, cached_chunks=len(to_embed) - embedded)
 
 
 def _write_build(index_dir: Path, articles: list[Article], chunks: list[Chunk], matrix: np.ndarray,
                  embedder: Embedder, settings: ChunkerSettings, embed_titles: bool,
-                 sources: list[str]) -> Path:
+                 sources: list[str], vector_index: VectorIndexKind) -> Path:
     """Write the build into a staging directory and publish it; on any failure remove the staging.
 
     A failed write (a full disk, above all) must not leave its partial files taking the space the
@@ -148,7 +156,8 @@ def _write_build(index_dir: Path, articles: list[Article], chunks: list[Chunk], 
     build_id = built_at.strftime("%Y%m%dT%H%M%S%fZ")
     staging = new_build_dir(index_dir, build_id)
     try:
-        _write_files(staging, articles, chunks, matrix, embedder, settings, embed_titles, sources, built_at, build_id)
+        _write_files(staging, articles, chunks, matrix, embedder, settings, embed_titles, sources, built_at, build_id,
+                     vector_index)
         return publish_build(index_dir, staging, build_id)
     except BaseException:
         if staging.exists():  # not yet renamed into place by publish_build
@@ -158,14 +167,14 @@ def _write_build(index_dir: Path, articles: list[Article], chunks: list[Chunk], 
 
 def _write_files(staging: Path, articles: list[Article], chunks: list[Chunk], matrix: np.ndarray,
                  embedder: Embedder, settings: ChunkerSettings, embed_titles: bool, sources: list[str],
-                 built_at: datetime, build_id: str) -> None:
+                 built_at: datetime, build_id: str, vector_index: VectorIndexKind) -> None:
     """Write vectors, metadata, lexical index and manifest into ``staging``.
 
     FAISS reports a failed write as ``RuntimeError`` and SQLite as ``sqlite3.OperationalError``
     ("database or disk is full"); both become ``OSError`` so callers handle one kind of failure.
     """
     try:
-        faiss_kind = write_vectors(staging / VECTORS_NAME, matrix)
+        faiss_kind = write_vectors(staging / VECTORS_NAME, matrix, vector_index)
     except RuntimeError as error:
         raise OSError(f"cannot write {VECTORS_NAME}: {_first_line(error)}") from error
     try:
@@ -178,7 +187,8 @@ def _write_files(staging: Path, articles: list[Article], chunks: list[Chunk], ma
     days = sorted(a.date.date().isoformat() for a in articles if a.date)
     files = {str(p.relative_to(staging)): file_digest(p) for p in sorted(staging.rglob("*")) if p.is_file()}
     manifest = Manifest(
-        model_id=embedder.model_id, dimension=embedder.dimension, chunk_tokens=settings.max_tokens,
+        model_id=embedder.model_id, dimension=embedder.dimension, embedding_backend=embedder.backend,
+        chunk_tokens=settings.max_tokens,
         chunk_overlap_tokens=settings.overlap_tokens, embed_titles=embed_titles, articles=len(articles),
         chunks=len(chunks), built_at=built_at.isoformat(timespec="seconds"), build_id=build_id,
         sources=sources, faiss_index=faiss_kind, date_range=(days[0], days[-1]) if days else None,
@@ -234,10 +244,12 @@ def _previous_build(index_dir: Path, embedder: Embedder, settings: ChunkerSettin
         logger.warning("current build unusable (%s): the update embeds everything", error)
         return None
     same = (manifest.model_id == embedder.model_id and manifest.dimension == embedder.dimension
+            and manifest.embedding_backend == embedder.backend
             and manifest.chunk_tokens == settings.max_tokens
             and manifest.chunk_overlap_tokens == settings.overlap_tokens
             and manifest.embed_titles == embed_titles)
     if not same:
-        logger.warning("model or chunker changed since the current build: the update embeds everything")
+        logger.warning("model, embedding backend or chunker changed since the current build: "
+                       "the update embeds everything")
         return None
     return _PreviousBuild(build_dir, manifest)

@@ -28,6 +28,7 @@ from rich.text import Text
 
 from corpus import ChunkerSettings
 from index.builder import BuildReport, build_index
+from index.embedcache import open_cache
 from index.embedding import load_embedder
 from index.errors import AkhbarIndexError, BadQuery
 from index.retriever import Retriever
@@ -114,19 +115,26 @@ def _build_failed(error: OSError, index_dir: Path, before: str | None) -> typer.
 
 def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool) -> BuildReport:
     """Load the model and build or update with a progress bar; shared by ``build`` and the bot."""
-    console.print(f"loading model {settings.embedding_model} …")
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size)
-    with _progress_bar() as bar:
-        return build_index(sources, settings.index_dir, embedder,
-                           ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
-                           incremental=incremental, progress=RichProgress(bar), wait=wait,
-                           build_threads=settings.build_threads)
+    console.print(f"loading model {settings.embedding_model} ({settings.embedding_backend}) …")
+    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
+                             settings.embedding_backend)
+    cache = open_cache(settings, embedder)
+    try:
+        with _progress_bar() as bar:
+            return build_index(sources, settings.index_dir, embedder,
+                               ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
+                               incremental=incremental, progress=RichProgress(bar), wait=wait,
+                               build_threads=settings.build_threads, cache=cache, vector_index=settings.vector_index)
+    finally:
+        if cache is not None:
+            cache.close()
 
 
 def _print_summary(report: BuildReport, verb: str) -> None:
     total = sum(report.seconds.values()) or 1e-9
     console.print(f"[green]{verb}[/green] {report.build_dir}: {report.articles} articles, {report.chunks} chunks "
-                  f"({report.embedded_chunks} embedded, {report.reused_chunks} reused) in {total:.1f} s "
+                  f"({report.embedded_chunks} embedded, {report.cached_chunks} from the embedding cache, "
+                  f"{report.reused_chunks} reused) in {total:.1f} s "
                   f"({report.chunks / total:.1f} chunks/s; " +
                   ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()) + ")")
     if report.repaired:
@@ -283,17 +291,19 @@ def evaluate_command(
         if name not in ("dense", "lexical", "hybrid"):
             raise typer.BadParameter(f"unknown mode {name!r}", param_hint="--mode")
     settings = _settings(model=model)
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size)
+    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
+                             settings.embedding_backend)
     with _progress_bar() as bar:
         results = evaluate(items[0], items[1][:limit], embedder, settings, modes, RichProgress(bar))  # type: ignore[arg-type]
     if as_json:
         print(json.dumps([r.as_dict() for r in results], indent=1))
         return
-    table = Table("mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "ans@1", "ans@3", "q/s")
+    table = Table("mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "ans@1", "ans@3", "quote chars", "q/s")
     for r in results:
         fmt = (lambda v: "—" if v is None else f"{v:.3f}")
         table.add_row(r.mode, fmt(r.recall_at_1), fmt(r.recall_at_5), fmt(r.recall_at_10), fmt(r.mrr_at_10),
                       fmt(r.ndcg_at_10), fmt(r.answer_in_quote_at_1), fmt(r.answer_in_quote_at_3),
+                      "—" if r.mean_quote_chars is None else f"{r.mean_quote_chars:.0f}",
                       f"{r.queries_per_second:.1f}")
     out.print(table)
 

@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedding import Embedder
+from index.settings import IndexSettings
+
 logger = logging.getLogger(__name__)
 
 #: Keys looked up per SQL statement (SQLite's parameter limit is 32766).
@@ -99,6 +102,13 @@ class EmbeddingCache:
                 for text, vector in zip(texts, vectors, strict=True)]
         with self._connection:
             self._connection.executemany("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)", rows)
+
+
+def open_cache(settings: IndexSettings, embedder: Embedder) -> EmbeddingCache | None:
+    """The cache for ``embedder`` under ``CACHE_DIR/embeddings``, or None when ``EMBEDDING_CACHE`` is off."""
+    if not settings.embedding_cache:
+        return None
+    return EmbeddingCache(settings.cache_dir / "embeddings", embedder.model_id, embedder.backend, embedder.dimension)
 
 
 def embed_with_cache(texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray], dimension: int,

@@ -1,6 +1,6 @@
 """``manifest.json``: what an index was built with, so a reader can refuse what it cannot serve.
 
-It records the format version, the embedding model (id, dimension, prompts), the chunker
+It records the format version, the embedding model (id, dimension, backend), the chunker
 settings, counts, the build time, a fingerprint per article (incremental updates) and the size
 and SHA-256 of every file of the build (damage is detected on open, not at the first query).
 """
@@ -40,6 +40,10 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     normalized_vectors: bool = True
+    #: How the vectors were computed (torch, onnx, onnx-int8); builds older than the field used torch.
+    #: Informational for search (every backend computes the same model; see README "Settings"), but
+    #: an update re-embeds everything when it changes, so an update still equals a full rebuild.
+    embedding_backend: str = "torch"
 
     def to_json(self) -> str:
         """Serialise with stable key order (diffable, reproducible)."""

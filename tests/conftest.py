@@ -108,6 +108,6 @@ def index_settings(tmp_path: Path, tiny_model_dir: Path):  # noqa: ANN201
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Keep tests away from a developer's .env and real index."""
-    for name in ("INDEX_DIR", "EMBEDDING_MODEL", "TELEGRAM_BOT_TOKEN", "SEARCH_MODE"):
+    for name in ("INDEX_DIR", "EMBEDDING_MODEL", "EMBEDDING_BACKEND", "TELEGRAM_BOT_TOKEN", "SEARCH_MODE"):
         monkeypatch.delenv(name, raising=False)
     yield

@@ -71,3 +71,22 @@ def test_a_damaged_cache_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
     _, embedded = embed_with_cache(TEXTS, model, model.dimension, fresh)
     assert embedded == 3 and len(fresh) == 3
     assert cache.path.with_suffix(".damaged").exists()
+
+
+def test_a_rebuild_after_the_index_is_lost_embeds_nothing(tmp_path: Path, news_records: list[dict],
+                                                          tiny_embedder) -> None:  # noqa: ANN001
+    import json
+
+    from corpus import ChunkerSettings
+    from index.builder import build_index
+
+    corpus = tmp_path / "news.jsonl"
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in news_records[:12]), encoding="utf-8")
+    cache = EmbeddingCache(tmp_path / "cache", tiny_embedder.model_id, tiny_embedder.backend, tiny_embedder.dimension)
+    first = build_index([corpus], tmp_path / "a", tiny_embedder, ChunkerSettings(120, 20), cache=cache)
+    assert first.embedded_chunks == first.chunks - first.cached_chunks and first.embedded_chunks > 0
+    again = build_index([corpus], tmp_path / "b", tiny_embedder, ChunkerSettings(120, 20), cache=cache)
+    assert again.embedded_chunks == 0 and again.cached_chunks == again.chunks
+    from index.vectors import read_vectors
+    np.testing.assert_array_equal(read_vectors(first.build_dir / "vectors.faiss").reconstruct_n(0, first.chunks),
+                                  read_vectors(again.build_dir / "vectors.faiss").reconstruct_n(0, again.chunks))

@@ -15,6 +15,13 @@ and remembered, and the old one keeps serving.
 
 The no-answer rule lives here too (:func:`top_relevance`), so the bot, the console and
 ``bench/calibrate_no_answer.py`` apply exactly the same one.
+
+What is searched is decided first, in a :class:`bot.plan.SearchPlan` (time words turned into a
+period against the newest article of the index, follow-ups completed from the turn they follow);
+:meth:`Answerer.search` then searches it, says when its period holds no article at all (and
+searches every period instead), and re-ranks as the plan asks.
+
+``bench/conversation_eval.py`` measures the follow-up rules on ``tests/data/dialogues_ar.jsonl``.
 """
 
 from __future__ import annotations
@@ -23,15 +30,19 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from bot import messages
+from bot.context import Turn
+from bot.plan import SearchPlan, make_plan, rerank, search_pool
 from bot.rtl import isolate
 from bot.settings import BotSettings
 from index import AkhbarIndexError, Embedder, Passage, Retriever
 from index.retriever import MAX_K, MAX_QUESTION_CHARS
 from index.store import current_build_id
+from index.timeexpr import TimeRange
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +74,14 @@ class Answer:
     """One page of results for a question.
 
     Attributes:
-        question: The question as searched (stripped).
+        question: The question as asked (stripped).
         passages: The page's passages, best first (empty when nothing was found).
         offset: Rank of the page's first passage (0 for the first page).
         answered: The page's best passage is relevant enough to quote.
         has_more: A further page exists.
         build_id: The index build that answered (recorded with feedback).
+        plan: What was searched (query, period, context).
+        period_empty: The plan's period holds no article at all: the passages come from all periods.
     """
 
     question: str
@@ -77,11 +90,28 @@ class Answer:
     answered: bool
     has_more: bool
     build_id: str
+    plan: SearchPlan | None = None
+    period_empty: bool = False
 
     @property
     def next_offset(self) -> int:
         """Offset of the following page."""
         return self.offset + len(self.passages)
+
+    @property
+    def query(self) -> str:
+        """The text searched."""
+        return self.plan.query if self.plan else self.question
+
+    @property
+    def period(self) -> TimeRange | None:
+        """The period searched, if any."""
+        return self.plan.period if self.plan else None
+
+    @property
+    def article_ids(self) -> tuple[str, ...]:
+        """The page's articles, in order."""
+        return tuple(p.article.id for p in self.passages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +138,7 @@ class Answerer:
         self._reload_lock = threading.Lock()
         self._last_check = time.monotonic()
         self._failed_build: str | None = None
+        self._reference: tuple[Retriever, date | None] | None = None
 
     @classmethod
     def open(cls, settings: BotSettings, embedder: Embedder | None = None) -> Answerer:
@@ -123,21 +154,67 @@ class Answerer:
         """The retriever serving new questions."""
         return self._retriever
 
-    def answer(self, question: str, offset: int = 0) -> Answer:
-        """Search and return the page of results starting at rank ``offset``.
+    def answer(self, question: str, offset: int = 0, previous: Turn | None = None) -> Answer:
+        """Plan and search a question; return the page of results starting at rank ``offset``.
+
+        Args:
+            question: The question as asked.
+            offset: Rank of the page's first passage.
+            previous: The turn the question follows (the conversation's last one, or the answer it
+                replies to); None searches the question alone.
 
         Raises:
             BadQuery: empty or over-long question.
         """
+        return self.search(self.plan(question, previous), offset)
+
+    def plan(self, question: str, previous: Turn | None = None) -> SearchPlan:
+        """Decide what to search (see :func:`bot.plan.make_plan`), with the index's newest day as "today"."""
+        return make_plan(question, self.reference_day(), previous)
+
+    def search(self, plan: SearchPlan, offset: int = 0) -> Answer:
+        """The page of results of ``plan`` starting at rank ``offset``.
+
+        Raises:
+            BadQuery: empty or over-long query.
+        """
         retriever = self._retriever  # one reference for the whole question, even if a reload swaps it
         size = self.settings.results_per_answer
         wanted = min(offset + size + 1, MAX_K)  # one extra to know whether a further page exists
-        found = retriever.search(question, k=wanted) if offset < MAX_K else []
+        found: list[Passage] = []
+        period_empty = False
+        if offset < MAX_K:
+            pool = search_pool(plan, wanted)
+            found, period_empty = self._found(retriever, plan.query, plan.period, pool)
+            alone = self._found(retriever, plan.own_words, plan.period, pool)[0] if plan.also_alone else []
+            found = rerank(plan, found, alone)
         page = tuple(found[offset:offset + size])
-        return Answer(question=question.strip(), passages=page, offset=offset,
+        if plan.own_words and page:  # a follow-up's quotes answer its own words ("ومتى؟": the date)
+            quotes = retriever.quotes.select(plan.own_words, [(p.article, p.chunk) for p in page])
+            page = tuple(replace(p, quote=q) for p, q in zip(page, quotes, strict=True))
+        return Answer(question=plan.question, passages=page, offset=offset,
                       answered=bool(page) and top_relevance(page) >= self.settings.no_answer_threshold,
                       has_more=len(found) > offset + size and offset + size < MAX_K,
-                      build_id=retriever.build_dir.name)
+                      build_id=retriever.build_dir.name, plan=plan, period_empty=period_empty)
+
+    @staticmethod
+    def _found(retriever: Retriever, query: str, period: TimeRange | None, k: int) -> tuple[list[Passage], bool]:
+        """Search ``period``; when it holds no article at all, search every period instead (and say so)."""
+        if period is None:
+            return retriever.search(query, k=k), False
+        found = retriever.search(query, k=k, since=period.since, until=period.until)
+        if found or retriever.metadata.vector_ids_matching(None, period.since, period.until):
+            return found, False
+        return retriever.search(query, k=k), True
+
+    def reference_day(self) -> date | None:
+        """The day of the newest article of the serving build: "today" for time words (None: no dates)."""
+        retriever = self._retriever
+        cached = self._reference
+        if cached is None or cached[0] is not retriever:
+            days = retriever.metadata.date_range()
+            cached = self._reference = (retriever, date.fromisoformat(days[1][:10]) if days else None)
+        return cached[1]
 
     def reload_due(self) -> bool:
         """Whether ``current`` names another build than the one serving (checked at most every interval)."""

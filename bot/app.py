@@ -105,6 +105,7 @@ def register_handlers(application: App) -> None:
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     for name, callback in (("start", handlers.start_command), ("help", handlers.help_command),
                            ("about", handlers.about_command), ("ask", handlers.ask_command),
+                           ("new", handlers.new_command),
                            ("stats", handlers.stats_command), ("reload", handlers.reload_command)):
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     text = filters.TEXT & ~filters.COMMAND & new_messages
@@ -132,8 +133,9 @@ async def post_init(application: App) -> None:
 
 
 async def post_shutdown(application: App) -> None:
-    """Close the feedback store."""
+    """Close the feedback and conversation stores."""
     state = bot_state(application)
+    state.context.close()
     if state.loaded_feedback is not None:
         state.loaded_feedback.close()
         state.loaded_feedback = None

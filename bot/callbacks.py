@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.plan import SearchPlan
+
 MORE_PREFIX = "m"
 FEEDBACK_PREFIX = "f"
 #: Pages beyond this offset are never offered (the retriever returns at most 100 passages).
@@ -91,11 +93,12 @@ class Page:
 
 @dataclass(slots=True)
 class AskedQuestion:
-    """A question and the pages sent for it."""
+    """A question, what was searched for it (so "more" searches the same) and the pages sent for it."""
 
     text: str
     chat_id: int
     pages: dict[int, Page] = field(default_factory=dict)
+    plan: SearchPlan | None = None
 
 
 class QuestionStore:
@@ -112,12 +115,12 @@ class QuestionStore:
         self.capacity = capacity
         self._items: OrderedDict[str, AskedQuestion] = OrderedDict()
 
-    def add(self, text: str, chat_id: int) -> str:
-        """Remember a question; returns its id."""
+    def add(self, text: str, chat_id: int, plan: SearchPlan | None = None) -> str:
+        """Remember a question (and what was searched for it); returns its id."""
         qid = secrets.token_urlsafe(6)
         while qid in self._items:
             qid = secrets.token_urlsafe(6)
-        self._items[qid] = AskedQuestion(text, chat_id)
+        self._items[qid] = AskedQuestion(text, chat_id, plan=plan)
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
         return qid

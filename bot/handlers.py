@@ -6,6 +6,8 @@
   "typing", so many chats are served at once; the reply is Telegram HTML with link previews off
   and, under its last message, buttons ordered for right-to-left readers: 👎 👍 المزيد.
 * Buttons carry ids only (:mod:`bot.callbacks`); forged or expired ones get a short notice.
+* Each answered question is remembered for its conversation (:mod:`bot.context`): a follow-up
+  ("ومتى؟") is completed from the last one, or from the answer it replies to; ``/new`` forgets.
 * :func:`gate` runs first for every update and keeps chats outside ``ALLOWED_CHAT_IDS`` out
   after telling each of them once.
 """
@@ -44,8 +46,9 @@ from bot.callbacks import (
     more_data,
     parse_callback,
 )
+from bot.context import Turn, chat_key, conversation_key
 from bot.delivery import outcome_unknown
-from bot.render import about_values, html_message, number, render_html
+from bot.render import about_values, answer_note, html_message, no_answer_text, number, render_html
 from bot.rtl import isolate
 from bot.state import BotState, bot_state
 from index import BadQuery
@@ -103,30 +106,37 @@ def answer_keyboard(qid: str, offset: int, has_more: bool) -> InlineKeyboardMark
 
 
 async def send_answer(context: Context, chat_id: int, answer: Answer, qid: str | None,
-                      reply_to: int | None = None) -> None:
+                      reply_to: int | None = None) -> tuple[int, ...]:
     """Send a page of passages (several messages if long) with its buttons, or the no-answer text.
 
     Args:
         context: The handler's context.
         chat_id: Where to send.
-        answer: The page to show.
+        answer: The page to show; it opens with the period searched, when there is one.
         qid: The question's id in the store; the page is recorded under it before sending, so a
             button pressed at once already finds it. None for a page without buttons.
         reply_to: Message to reply to with the first message (groups).
+
+    Returns:
+        The ids of the messages sent (those Telegram confirmed).
     """
     state = bot_state(context)
     if not answer.answered or qid is None:
-        text = messages.NO_ANSWER if answer.offset == 0 else messages.NO_MORE
-        await send_html(context, chat_id, html_message(text), reply_to=reply_to)
-        return
+        template, values = no_answer_text(answer)
+        sent = await send_html(context, chat_id, html_message(template, **values), reply_to=reply_to)
+        return (sent.message_id,) if sent else ()
     asked = state.questions.get(qid)
     if asked is not None:
         asked.pages[answer.offset] = Page(tuple(p.chunk.id for p in answer.passages), answer.has_more)
-    texts = render_html(answer.passages)
+    texts = render_html(answer.passages, note=answer_note(answer) if answer.offset == 0 else "")
+    ids = []
     for index, text in enumerate(texts):
         last = index == len(texts) - 1
-        await send_html(context, chat_id, text, reply_to=reply_to if index == 0 else None,
-                        markup=answer_keyboard(qid, answer.offset, answer.has_more) if last else None)
+        sent = await send_html(context, chat_id, text, reply_to=reply_to if index == 0 else None,
+                               markup=answer_keyboard(qid, answer.offset, answer.has_more) if last else None)
+        if sent is not None:
+            ids.append(sent.message_id)
+    return tuple(ids)
 
 
 async def _typing(context: Context, chat_id: int) -> None:
@@ -205,7 +215,7 @@ async def ask_command(update: Update, context: Context) -> None:
 
 
 async def ask(update: Update, context: Context, question: str) -> None:
-    """Check, rate-limit, search off the loop and send the first page of the answer."""
+    """Check, rate-limit, search off the loop (following the conversation) and send the first page."""
     started = time.perf_counter()
     state = bot_state(context)
     chat = update.effective_chat
@@ -218,17 +228,42 @@ async def ask(update: Update, context: Context, question: str) -> None:
     if not await _within_rate_limit(update, context, state):
         return
     _schedule_reload(context, state)
+    conversation, chat_hash = _conversation(update, state)
+    replied = _replied_answer(update, context.bot)
     typing = asyncio.create_task(_typing(context, chat.id))
     try:
-        answer = await asyncio.to_thread(state.answerer.answer, question)
+        previous = await asyncio.to_thread(state.context.previous, conversation, chat_hash, replied)
+        answer = await asyncio.to_thread(state.answerer.answer, question, previous=previous)
     except BadQuery:
         await reply_html(update, context, html_message(messages.EMPTY_QUESTION))
         return
     finally:
         await typing
-    qid = state.questions.add(answer.question, chat.id) if answer.answered else None
-    await send_answer(context, chat.id, answer, qid, reply_target(update))
+    qid = state.questions.add(answer.question, chat.id, answer.plan) if answer.answered else None
+    sent = await send_answer(context, chat.id, answer, qid, reply_target(update))
+    turn = Turn(query=answer.query, article_ids=answer.article_ids if answer.answered else (), period=answer.period,
+                message_ids=sent)
+    await asyncio.to_thread(state.context.add, conversation, chat_hash, turn)
     state.stats.record(time.perf_counter() - started, answer.answered)
+
+
+def _conversation(update: Update, state: BotState) -> tuple[str, str]:
+    """Keys of the update's conversation (the chat, or the user within a group) and of its chat."""
+    chat, user = update.effective_chat, update.effective_user
+    salt = state.settings.feedback_salt.get_secret_value()
+    chat_id = chat.id if chat else 0
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    return (conversation_key(salt, chat_id, user.id if in_group and user else None),
+            chat_key(salt, chat_id))
+
+
+def _replied_answer(update: Update, bot: ExtBot[None]) -> int | None:
+    """Id of the bot's message the question replies to, if it replies to one."""
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    if replied is None or replied.from_user is None or replied.from_user.id != bot.id:
+        return None
+    return replied.message_id
 
 
 async def _within_rate_limit(update: Update, context: Context, state: BotState) -> bool:
@@ -309,7 +344,11 @@ async def on_more(update: Update, context: Context) -> None:
     await press.query.answer()
     await _drop_more_button(press.query, press.request.qid, press.request.offset)
     next_offset = press.request.offset + len(press.page.chunk_ids)
-    answer = await asyncio.to_thread(state.answerer.answer, press.asked.text, next_offset)
+    plan = press.asked.plan
+    if plan is not None:  # the same search as the first page: context words, period, order
+        answer = await asyncio.to_thread(state.answerer.search, plan, next_offset)
+    else:
+        answer = await asyncio.to_thread(state.answerer.answer, press.asked.text, next_offset)
     await send_answer(context, press.asked.chat_id, answer, press.request.qid if answer.answered else None)
 
 
@@ -353,6 +392,14 @@ async def start_command(update: Update, context: Context) -> None:
 async def help_command(update: Update, context: Context) -> None:
     """/help: what the bot does, how to ask, what the archive covers."""
     await reply_html(update, context, html_message(messages.HELP))
+
+
+async def new_command(update: Update, context: Context) -> None:
+    """/new: forget the conversation, so the next question is not read as a follow-up."""
+    state = bot_state(context)
+    conversation, _ = _conversation(update, state)
+    await asyncio.to_thread(state.context.clear, conversation)
+    await reply_html(update, context, html_message(messages.NEW_CONVERSATION))
 
 
 async def about_command(update: Update, context: Context) -> None:

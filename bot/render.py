@@ -10,6 +10,10 @@ come from one :class:`PassageView`, so the console and Telegram show the same th
   Telegram's rule (which counts the text left after parsing entities), and simple to check.
 * Plain text (console): the same lines without tags, the quote marked with « ».
 
+The same story from other outlets (``Passage.duplicates``) is named on the source line, each
+outlet linked to its own article in HTML. An answer may open with a note (:func:`answer_note`):
+the period searched, or that it holds no article, or that the newest come first.
+
 A passage that alone exceeds the limit is trimmed around its quote: the quote stays whole, the
 context before and after it is cut at word boundaries, and "…" marks each cut. What is shown is
 always an exact substring of the article (modulo the RTL marks of :mod:`bot.rtl`).
@@ -25,6 +29,7 @@ from dataclasses import dataclass, replace
 from telegram.constants import MessageLimit
 
 from bot import messages
+from bot.answerer import Answer
 from bot.rtl import isolate, isolate_ltr_runs, line_start, mark_line_starts
 from index import Passage
 
@@ -62,7 +67,8 @@ class PassageView:
     after: str
     cut_before: bool = False
     cut_after: bool = False
-    also_in: tuple[str, ...] = ()
+    #: Other outlets that ran the same story: (source, url of its article or "").
+    also_in: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, passage: Passage) -> PassageView:
@@ -71,7 +77,11 @@ class PassageView:
         start = max(chunk.start, min(quote.start, chunk.end))
         end = max(start, min(quote.end, chunk.end))
         text = article.text
-        also_in = tuple(dict.fromkeys(a.source for a in passage.duplicates if a.source and a.source != article.source))
+        outlets: dict[str, str] = {}
+        for twin in passage.duplicates:
+            if twin.source and twin.source != article.source:
+                outlets[twin.source] = outlets.get(twin.source) or twin.url
+        also_in = tuple(outlets.items())
         return cls(title=article.title, url=article.url, source=article.source,
                    day=article.date.date().isoformat() if article.date else "",
                    before=text[chunk.start:start], quote=text[start:end], after=text[end:chunk.end], also_in=also_in)
@@ -87,14 +97,31 @@ def _excerpt(view: PassageView, opening: str = "", closing: str = "") -> list[st
     return mark_line_starts([before, opening + view.quote + closing, after])
 
 
-def _meta(view: PassageView) -> str:
-    """The source/date line, plus the other outlets that ran the same story (Latin names and dates isolated)."""
+def _meta(view: PassageView, links: bool = False) -> str:
+    """The source/date line, plus the other outlets that ran the same story (Latin names and dates isolated).
+
+    Args:
+        view: The passage.
+        links: HTML: escape the line and link each other outlet to its article.
+    """
     parts = [messages.SOURCE.format(source=isolate_ltr_runs(view.source)) if view.source else "",
              messages.DATE.format(day=isolate(view.day)) if view.day else ""]
     line = " · ".join(part for part in parts if part) or messages.UNKNOWN_SOURCE
+    line = html.escape(line) if links else line
     if view.also_in:
-        line += "\n" + messages.ALSO_IN.format(sources="، ".join(isolate_ltr_runs(s) for s in view.also_in))
+        names = [_outlet(source, url, links) for source, url in view.also_in]
+        template = html.escape(messages.ALSO_IN) if links else messages.ALSO_IN
+        line += "\n" + template.format(sources="، ".join(names))
     return line
+
+
+def _outlet(source: str, url: str, link: bool) -> str:
+    """One other outlet's name, isolated; in HTML escaped and linked to its article when it has a URL."""
+    name = isolate_ltr_runs(source)
+    if not link:
+        return name
+    name = html.escape(name)
+    return f'<a href="{html.escape(url, quote=True)}">{name}</a>' if url else name
 
 
 def _title(view: PassageView) -> str:
@@ -111,7 +138,7 @@ def format_html(view: PassageView) -> str:
         shown = f'<a href="{html.escape(view.url, quote=True)}">{shown}</a>'
     before, quote, after = (html.escape(piece) for piece in _excerpt(view))
     return (f"{line_start(title)}<b>{shown}</b>\n"
-            f"{html.escape(_meta(view))}\n"
+            f"{_meta(view, links=True)}\n"
             f"<blockquote>{before}<b>{quote}</b>{after}</blockquote>")
 
 
@@ -188,15 +215,53 @@ def pack(blocks: Sequence[str], limit: int = MAX_MESSAGE, separator: str = PASSA
     return messages_out
 
 
-def render_html(passages: Sequence[Passage], limit: int = MAX_MESSAGE) -> list[str]:
-    """Passages as Telegram HTML messages, each within ``limit`` UTF-16 units of HTML source."""
-    blocks = [format_html(fit(PassageView.of(p), format_html, limit)) for p in passages]
+def render_html(passages: Sequence[Passage], limit: int = MAX_MESSAGE, note: str = "") -> list[str]:
+    """Passages as Telegram HTML messages, each within ``limit`` UTF-16 units of HTML source.
+
+    Args:
+        passages: The page, best first.
+        limit: Largest message (HTML source, UTF-16 units).
+        note: A plain-text line put first (:func:`answer_note`); escaped here.
+    """
+    head = html.escape(note) if note else ""
+    room = utf16_len(head + PASSAGE_SEPARATOR) if head else 0
+    blocks = [format_html(fit(PassageView.of(p), format_html, limit - (room if n == 0 else 0)))
+              for n, p in enumerate(passages)]
+    if head:
+        blocks = [head + PASSAGE_SEPARATOR + blocks[0], *blocks[1:]] if blocks else [head]
     return pack(blocks, limit)
 
 
-def render_plain(passages: Sequence[Passage], limit: int = MAX_MESSAGE) -> str:
+def render_plain(passages: Sequence[Passage], limit: int = MAX_MESSAGE, note: str = "") -> str:
     """Passages as console text, trimmed by the same rule so both outputs quote the same span."""
-    return PASSAGE_SEPARATOR.join(format_plain(fit(PassageView.of(p), format_html, limit)) for p in passages)
+    blocks = [format_plain(fit(PassageView.of(p), format_html, limit)) for p in passages]
+    return PASSAGE_SEPARATOR.join([note, *blocks] if note else blocks)
+
+
+def answer_note(answer: Answer) -> str:
+    """The line that opens an answer: the period searched (or that it has no article), the newest first.
+
+    Plain text, right-to-left safe; "" when there is nothing to say.
+    """
+    lines = []
+    period = answer.period
+    if period is not None:
+        label = isolate_ltr_runs(period.label)
+        template = messages.PERIOD_EMPTY if answer.period_empty else messages.PERIOD_SEARCHED
+        lines.append(template.format(period=label))
+    if answer.plan is not None and answer.plan.latest:
+        lines.append(messages.LATEST_FIRST)
+    return "\n".join(lines)
+
+
+def no_answer_text(answer: Answer) -> tuple[str, dict[str, str]]:
+    """The no-answer template and its values: naming the period when one was searched."""
+    if answer.offset:
+        return messages.NO_MORE, {}
+    if answer.period is None:
+        return messages.NO_ANSWER, {}
+    template = messages.PERIOD_EMPTY_NO_ANSWER if answer.period_empty else messages.NO_ANSWER_IN_PERIOD
+    return template, {"period": isolate_ltr_runs(answer.period.label)}
 
 
 def html_message(text: str, **values: str) -> str:

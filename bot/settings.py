@@ -60,6 +60,18 @@ class BotSettings(IndexSettings):
         description="Below this cosine between question and best passage the bot says it found nothing.")
     reload_check_seconds: float = Field(
         30.0, ge=0, description="How often, at most, to check whether INDEX_DIR/current switched builds.")
+    context_turns: int = Field(
+        3, ge=0, le=20, description="Answered questions remembered per conversation for follow-ups (0 = none).")
+    context_minutes: float = Field(
+        30.0, gt=0, description="Minutes after which a remembered question no longer completes a follow-up.")
+    context_db: Path | None = Field(
+        None, description="SQLite file keeping conversations across restarts; empty = memory only.")
+
+    @field_validator("context_db", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """``CONTEXT_DB=`` (empty) means memory only, not the current directory."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("allowed_chat_ids", "admin_ids", mode="before")
     @classmethod

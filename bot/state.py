@@ -2,7 +2,8 @@
 
 One typed object instead of loose dictionary keys: the settings, the answerer (the retriever,
 loaded once in ``post_init``), the feedback store, the question memory behind the buttons, the
-rate limiter, serving figures, and the chats already refused.
+conversations (for follow-up questions), the rate limiter, serving figures, and the chats
+already refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.answerer import Answerer
 from bot.callbacks import QuestionStore
+from bot.context import ContextStore, MemoryContext, open_context
 from bot.feedback import FeedbackStore
 from bot.limiter import SlidingWindowLimiter
 from bot.settings import BotSettings
@@ -31,6 +33,7 @@ class BotState:
         settings: The bot's settings.
         limiter: Per-user question limit.
         questions: Questions behind the inline buttons.
+        context: The turns of each conversation, for follow-up questions.
         stats: Serving figures for ``/stats``.
         embedder: A model already in memory to open the index with (else loaded in ``post_init``).
         refused_chats: Chats outside ``ALLOWED_CHAT_IDS`` that were told so once.
@@ -39,6 +42,7 @@ class BotState:
     settings: BotSettings
     limiter: SlidingWindowLimiter
     questions: QuestionStore = field(default_factory=QuestionStore)
+    context: ContextStore = field(default_factory=MemoryContext)
     stats: ServingStats = field(default_factory=ServingStats)
     embedder: Embedder | None = None
     refused_chats: set[int] = field(default_factory=set)
@@ -49,7 +53,8 @@ class BotState:
     def create(cls, settings: BotSettings, embedder: Embedder | None = None) -> BotState:
         """State for a new application; the index and feedback store open later, in ``post_init``."""
         return cls(settings=settings, embedder=embedder,
-                   limiter=SlidingWindowLimiter(settings.rate_limit_questions, settings.rate_limit_seconds))
+                   limiter=SlidingWindowLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+                   context=open_context(settings.context_db, settings.context_turns, settings.context_minutes))
 
     @property
     def answerer(self) -> Answerer:

@@ -34,16 +34,21 @@ def _entities(text: str) -> list[dict[str, Any]]:
     return entities
 
 
-def message_update(text: str, *, chat_id: int, user_id: int | None = None, reply_to_bot: bool = False
-                   ) -> dict[str, Any]:
-    """A new text message (private when ``chat_id`` > 0, else a supergroup), entities filled in."""
+def message_update(text: str, *, chat_id: int, user_id: int | None = None, reply_to_bot: bool = False,
+                   reply_to: int | None = None) -> dict[str, Any]:
+    """A new text message (private when ``chat_id`` > 0, else a supergroup), entities filled in.
+
+    ``reply_to_bot`` makes it a reply to some earlier message of the bot; ``reply_to`` to the bot's
+    message with that id.
+    """
     message: dict[str, Any] = {"message_id": next(_message_ids), "date": int(time.time()), "chat": chat(chat_id),
                                "from": user(user_id or abs(chat_id)), "text": text}
     if entities := _entities(text):
         message["entities"] = entities
-    if reply_to_bot:
-        message["reply_to_message"] = {"message_id": next(_message_ids), "date": int(time.time()),
-                                       "chat": chat(chat_id), "from": BOT_USER, "text": "جواب سابق"}
+    if reply_to_bot or reply_to is not None:
+        message["reply_to_message"] = {"message_id": reply_to if reply_to is not None else next(_message_ids),
+                                       "date": int(time.time()), "chat": chat(chat_id), "from": BOT_USER,
+                                       "text": "جواب سابق"}
     return {"message": message}
 
 

@@ -97,8 +97,8 @@ def capture_answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     seen: list[Any] = []
     original = Answerer.answer
 
-    def recording(self: Answerer, question: str, offset: int = 0) -> Any:
-        answer = original(self, question, offset)
+    def recording(self: Answerer, question: str, offset: int = 0, previous: Any = None) -> Any:
+        answer = original(self, question, offset, previous)
         seen.append(answer)
         return answer
 

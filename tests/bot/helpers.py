@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from bot.render import MAX_MESSAGE, html_message
 from bot.rtl import strip_marks
 from corpus.types import Article
+from index.timeexpr import parse_time
 from tests.bot.builders import message_update
 from tests.bot.fake_telegram import Call, FakeTelegram
 from tests.bot.telegram_html import ParsedHtml, parse_telegram_html, utf16_len
@@ -17,10 +19,16 @@ _SENTENCE = re.compile(r"[^.!؟?\n]{60,220}[.!؟?]")
 
 
 def question_from(article: Article) -> str:
-    """An Arabic question built from one distinctive sentence of the article."""
-    match = _SENTENCE.search(article.text)
-    assert match, f"no sentence to ask about in {article.id}"
-    return f"ماذا جاء في الخبر: {match.group(0).strip()}"
+    """An Arabic question built from one distinctive sentence of the article, one without time words.
+
+    A sentence saying "قبل أيام" would make the question a search of the last few days
+    (:mod:`index.timeexpr`), which is not what these questions test.
+    """
+    reference = date(2018, 12, 31)
+    sentences = (m.group(0).strip() for m in _SENTENCE.finditer(article.text))
+    sentence = next((s for s in sentences if not (t := parse_time(s, reference)).period and not t.latest), None)
+    assert sentence, f"no sentence to ask about in {article.id}"
+    return f"ماذا جاء في الخبر: {sentence}"
 
 
 async def ask(server: FakeTelegram, text: str, *, chat_id: int = 501, user_id: int | None = None,
@@ -49,8 +57,8 @@ def check_answer(call: Call, articles: dict[str, Article]) -> ParsedHtml:
     assert utf16_len(call.params["text"]) <= MAX_MESSAGE
     parsed = parse_telegram_html(call.params["text"])
     assert parsed.blockquotes
-    assert len(parsed.links) == len(parsed.blockquotes)
-    for url, quote in zip(parsed.links, parsed.blockquotes, strict=True):
+    assert len(parsed.headline_links) == len(parsed.blockquotes)
+    for url, quote in zip(parsed.headline_links, parsed.blockquotes, strict=True):
         excerpt = strip_marks(quote).removeprefix("… ").removesuffix(" …")
         assert excerpt in articles[url].text, f"not verbatim from {url}"
     return parsed

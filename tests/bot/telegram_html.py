@@ -30,6 +30,8 @@ class ParsedHtml:
     blockquotes: list[str] = field(default_factory=list)
     bold: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    #: Links inside bold text: the headlines (other links name other outlets of the same story).
+    headline_links: list[str] = field(default_factory=list)
 
 
 class _Checker(HTMLParser):
@@ -49,6 +51,8 @@ class _Checker(HTMLParser):
                 raise InvalidTelegramHtml("<span> needs class=\"tg-spoiler\"")
             if tag == "a" and name == "href":
                 self.parsed.links.append(value or "")
+                if "b" in self.stack or "strong" in self.stack:
+                    self.parsed.headline_links.append(value or "")
         if tag == "span" and not attrs:
             raise InvalidTelegramHtml("<span> needs class=\"tg-spoiler\"")
         self.stack.append(tag)

@@ -34,7 +34,7 @@ def test_the_application_is_wired_once(make_settings: Callable[..., BotSettings]
     gate = application.handlers[-1]
     assert len(gate) == 1 and isinstance(gate[0], TypeHandler), "the allow-list gate runs before everything"
     commands = {name for h in application.handlers[0] if isinstance(h, CommandHandler) for name in h.commands}
-    assert commands == {"start", "help", "about", "ask", "stats", "reload"}
+    assert commands == {"start", "help", "about", "ask", "new", "stats", "reload"}
     buttons = [h for h in application.handlers[0] if isinstance(h, CallbackQueryHandler)]
     assert len(buttons) == 3 and buttons[-1].pattern is None, "unknown button data is caught last"
     assert application.error_handlers

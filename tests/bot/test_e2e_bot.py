@@ -218,7 +218,7 @@ async def test_start_help_about(start_bot, fake_telegram: FakeTelegram, known_ar
 async def test_errors_are_logged_and_reported(start_bot, fake_telegram: FakeTelegram,
                                               monkeypatch: pytest.MonkeyPatch,
                                               caplog: pytest.LogCaptureFixture) -> None:
-    def broken(self: Answerer, question: str, offset: int = 0) -> None:
+    def broken(self: Answerer, question: str, offset: int = 0, previous: Any = None) -> None:
         raise RuntimeError("the disk caught fire")
 
     monkeypatch.setattr(Answerer, "answer", broken)
@@ -235,10 +235,10 @@ async def test_a_slow_search_does_not_block_other_chats(start_bot, fake_telegram
     original = Answerer.answer
     slow_question = question_from(known_articles[40])
 
-    def slow(self: Answerer, question: str, offset: int = 0) -> Any:
+    def slow(self: Answerer, question: str, offset: int = 0, previous: Any = None) -> Any:
         if question == slow_question:
             time.sleep(2.0)
-        return original(self, question, offset)
+        return original(self, question, offset, previous)
 
     monkeypatch.setattr(Answerer, "answer", slow)
     async with start_bot():

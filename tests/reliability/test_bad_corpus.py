@@ -53,6 +53,12 @@ def _page(record: dict) -> str:
     return f"{record['title']}\n\n{record['text']}\n"
 
 
+def _web_paragraphs(text: str) -> str:
+    """The body as the web-page extractor gives it: paragraphs, without the invisible bidi embedding
+    controls (U+202A-U+202E) some outlets leave in their text (one sample article has them)."""
+    return re.sub("[\u202a-\u202e]", "", _paragraphs(text))
+
+
 def _paragraphs(text: str) -> str:
     """The body as page readers give it: one line per non-empty paragraph, HTML white space collapsed."""
     lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in text.split("\n"))
@@ -156,7 +162,7 @@ def windows_1256(folder: Path, records: list[dict]) -> Expected:
         writer.writerow({key: row[key] for key in writer.fieldnames})
     (folder / "page.htm").write_bytes(_html(web).replace("utf-8", "windows-1256").encode("cp1256"))
     # Reading order is by path: news.jsonl, page.htm, page.txt, table.csv.
-    return Expected(4, contents=[(line["title"], line["text"].strip()), (web["title"], _paragraphs(web["text"])),
+    return Expected(4, contents=[(line["title"], line["text"].strip()), (web["title"], _web_paragraphs(web["text"])),
                                  (page["title"], _paragraphs(page["text"])), (row["title"], row["text"].strip())])
 
 
@@ -167,9 +173,11 @@ def html_pages(folder: Path, records: list[dict]) -> Expected:
                                       encoding="utf-8")
     (folder / "broken.html").write_text(f"<html><body><p>{records[2]['title']}</p><![mso-bookmark]><p>x</p>",
                                         encoding="utf-8")
-    return Expected(2, skipped=[("menu.html", "HTML page has no paragraph text (<p>) outside navigation"),
-                                ("broken.html", "malformed HTML the parser cannot read (")],
-                    contents=[(r["title"], _paragraphs(r["text"])) for r in records[:2]])
+    # lxml reads the stray "<![mso-bookmark]>" without complaint; what is left (a headline and "x")
+    # is no article, like the menu page.
+    return Expected(2, skipped=[("menu.html", "no article text found in the page"),
+                                ("broken.html", "no article text found in the page")],
+                    contents=[(r["title"], _web_paragraphs(r["text"])) for r in records[:2]])
 
 
 def broken_jsonl(folder: Path, records: list[dict]) -> Expected:
@@ -298,7 +306,7 @@ def test_html_page_keeps_headline_body_and_metadata_but_no_site_chrome(
     (tmp_path / "page.html").write_text(_html(record), encoding="utf-8")
     article = read_corpus([tmp_path]).articles[0]
     assert (article.title, article.text, article.url, article.source) == (
-        record["title"], _paragraphs(record["text"]), record["url"], record["source"])
+        record["title"], _web_paragraphs(record["text"]), record["url"], record["source"])
     assert article.date is not None
     assert article.date.isoformat() == record["date"]
     for chrome in ("الرئيسية", "شريط الأخبار", "بقلم المحرر", "اقرأ أيضا", "خبر آخر", "جميع الحقوق", "سكربت",

@@ -41,7 +41,7 @@ from bot.rtl import isolate
 from bot.settings import BotSettings
 from index import AkhbarIndexError, Embedder, Passage, Retriever
 from index.retriever import MAX_K, MAX_QUESTION_CHARS
-from index.store import current_build_id
+from index.stores import open_store
 from index.timeexpr import TimeRange
 
 logger = logging.getLogger(__name__)
@@ -135,6 +135,7 @@ class Answerer:
         self._retriever = retriever
         self.settings = settings
         self.build_id = retriever.build_dir.name
+        self._store = open_store(settings)  # asked which build is current (FAISS or Milvus alike)
         self._reload_lock = threading.Lock()
         self._last_check = time.monotonic()
         self._failed_build: str | None = None
@@ -226,8 +227,8 @@ class Answerer:
         return current is not None and current not in (self.build_id, self._failed_build)
 
     def _current_build(self) -> str | None:
-        """Name of the build ``INDEX_DIR/current`` points at (one readlink)."""
-        link = current_build_id(self.settings.index_dir)
+        """Name of the build serving now: what ``INDEX_DIR/current`` or the Milvus alias names (one lookup)."""
+        link = self._store.current_build_id()
         return Path(link).name if link else None
 
     def reload(self) -> ReloadResult:

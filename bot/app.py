@@ -11,7 +11,8 @@ so a reply is neither lost to a passing fault nor shown twice. ``getUpdates`` ha
 connection; PTB's polling loop retries it with growing waits after any error (a 409 Conflict
 included) and hands the error to :func:`bot.handlers.on_error`. Updates are handled
 concurrently (each question searches in a worker thread). The index is opened once, in
-``post_init``, and kept in ``bot_data``.
+``post_init``, and kept in ``bot_data``; with ``FEEDS_FILE`` set, ``post_init`` also schedules the
+periodic feed refresh (:mod:`bot.refresh`) on PTB's job queue.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from bot.answerer import Answerer
 from bot.callbacks import FEEDBACK_PREFIX, MORE_PREFIX
 from bot.delivery import RetryingRequest
 from bot.feedback import FeedbackStore
+from bot.refresh import schedule_refresh
 from bot.settings import BotSettings
 from bot.state import STATE_KEY, BotState, bot_state
 from index import Embedder
@@ -118,7 +120,7 @@ def register_handlers(application: App) -> None:
 
 
 async def post_init(application: App) -> None:
-    """Open the index (in a worker thread) and the feedback store; publish the command menu."""
+    """Open the index (in a worker thread) and the feedback store; start the feed refresh; publish the menu."""
     state = bot_state(application)
     settings = state.settings
     if state.loaded_answerer is None:
@@ -128,6 +130,7 @@ async def post_init(application: App) -> None:
         if not salt:
             logger.warning("FEEDBACK_SALT is empty: anyone can link feedback rows to user ids by hashing them")
         state.loaded_feedback = FeedbackStore(settings.feedback_db, salt)
+    schedule_refresh(application)
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in messages.COMMANDS])
     logger.info("serving index build %s as @%s", state.answerer.build_id, application.bot.username)
 

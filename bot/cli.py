@@ -26,7 +26,7 @@ from bot.logs import REDACTED, configure_bot_logging
 from bot.settings import DEFAULT_NO_ANSWER_THRESHOLD, BotSettings
 from index import AkhbarIndexError, IndexNotFound
 from index.settings import SearchMode
-from index.store import resolve_build
+from index.stores import open_store
 
 app = typer.Typer(help="Answer Arabic news questions with verbatim, sourced quotes: in Telegram or the console.",
                   add_completion=False, pretty_exceptions_enable=False)
@@ -103,10 +103,16 @@ def _run_telegram(settings: BotSettings) -> None:
     if not token:
         raise _fail("TELEGRAM_BOT_TOKEN is not set: put the token @BotFather gave you in .env or the "
                     "environment, or try the bot without Telegram: akhbar-bot --console")
+    store = open_store(settings)  # the FAISS directory or the Milvus collection, whichever is configured
     try:
-        resolve_build(settings.index_dir)
+        if not store.exists():
+            raise IndexNotFound(store.description, command=store.rebuild_command)
     except IndexNotFound as error:
         raise _fail(f"{error} (or run `akhbar-bot --console` once: it builds one from the bundled sample)") from None
+    except AkhbarIndexError as error:
+        raise _fail(str(error)) from None
+    finally:
+        store.close()
     application = build_application(settings)
     asyncio.set_event_loop(asyncio.new_event_loop())  # a fresh loop for PTB, whatever ran before
     try:

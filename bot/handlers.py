@@ -403,11 +403,11 @@ async def new_command(update: Update, context: Context) -> None:
 
 
 async def about_command(update: Update, context: Context) -> None:
-    """/about: articles, sources, date range and build time of the serving index."""
+    """/about: articles, sources, date range, newest article and build time of the serving index."""
     retriever = bot_state(context).answerer.retriever
-    sources, date_range = await asyncio.to_thread(
-        lambda: (retriever.metadata.sources(), retriever.metadata.date_range()))
-    values = about_values(retriever.manifest.articles, sources, date_range, retriever.manifest.built_at)
+    sources, date_range, newest = await asyncio.to_thread(
+        lambda: (retriever.metadata.sources(), retriever.metadata.date_range(), retriever.metadata.newest_date()))
+    values = about_values(retriever.manifest.articles, sources, date_range, retriever.manifest.built_at, newest)
     await reply_html(update, context, html_message(messages.ABOUT, **values))
 
 

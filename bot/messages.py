@@ -44,6 +44,7 @@ ABOUT: Final = (
     "عدد المقالات: {articles}\n"
     "المصادر: {sources}\n"
     "الفترة: من {since} إلى {until}\n"
+    "أحدث خبر: {newest}\n"
     "آخر تحديث للفهرس: {built_at}"
 )
 ABOUT_NO_DATES: Final = "غير معروفة"

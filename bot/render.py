@@ -25,6 +25,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, time
 
 from telegram.constants import MessageLimit
 
@@ -281,10 +282,22 @@ def number(value: float | int, digits: int = 0) -> str:
 
 
 def about_values(articles: int, sources: Sequence[tuple[str, int]], date_range: tuple[str, str] | None,
-                 built_at: str) -> dict[str, str]:
-    """Fill :data:`bot.messages.ABOUT`: counts and names isolated, separators Arabic."""
+                 built_at: str, newest: datetime | None = None) -> dict[str, str]:
+    """Fill :data:`bot.messages.ABOUT`: counts and names isolated, separators Arabic.
+
+    ``newest`` is the newest article's publication time, shown to the minute in its own offset
+    (what the outlet printed), or as a day when the source gave no time.
+    """
     listed = "، ".join(f"{isolate_ltr_runs(name or messages.UNKNOWN_NAME)} ({number(count)})"
                       for name, count in sources)
     since, until = (isolate(day) for day in date_range) if date_range else (messages.ABOUT_NO_DATES,) * 2
     return {"articles": number(articles), "sources": listed or messages.UNKNOWN_NAME, "since": since,
-            "until": until, "built_at": isolate(built_at)}
+            "until": until, "built_at": isolate(built_at), "newest": _newest(newest)}
+
+
+def _newest(stamp: datetime | None) -> str:
+    if stamp is None:
+        return messages.ABOUT_NO_DATES
+    if stamp.tzinfo is None and stamp.time() == time(0):
+        return isolate(stamp.date().isoformat())
+    return isolate(stamp.strftime("%Y-%m-%d %H:%M"))

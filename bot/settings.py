@@ -66,6 +66,17 @@ class BotSettings(IndexSettings):
         30.0, gt=0, description="Minutes after which a remembered question no longer completes a follow-up.")
     context_db: Path | None = Field(
         None, description="SQLite file keeping conversations across restarts; empty = memory only.")
+    feeds_file: Path | None = Field(
+        None, description="File of RSS/Atom feed URLs (one a line, # comments) the bot fetches every REFRESH_MINUTES, "
+                          "adding their new articles to the index it serves; empty = no refresh. Re-read each time.")
+    refresh_minutes: float = Field(
+        15.0, gt=0, description="Minutes between two feed refreshes (the first runs right after start).")
+
+    @field_validator("feeds_file", mode="before")
+    @classmethod
+    def _empty_feeds_is_none(cls, value: object) -> object:
+        """``FEEDS_FILE=`` (empty) means no refresh, not the current directory."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("context_db", mode="before")
     @classmethod

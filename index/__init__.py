@@ -18,6 +18,7 @@ from index.errors import (
     IndexLocked,
     IndexMismatch,
     IndexNotFound,
+    StoreUnavailable,
 )
 from index.passage import Passage, Quote
 from index.retriever import Retriever, SearchFilters
@@ -42,6 +43,7 @@ __all__ = [
     "Retriever",
     "SearchFilters",
     "SentenceTransformerEmbedder",
+    "StoreUnavailable",
     "TimeQuery",
     "TimeRange",
     "build_index",

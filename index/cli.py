@@ -32,8 +32,8 @@ from index.embedcache import open_cache
 from index.embedding import load_embedder
 from index.errors import AkhbarIndexError, BadQuery
 from index.retriever import Retriever
-from index.settings import IndexSettings, SearchMode
-from index.store import current_build_id
+from index.settings import IndexSettings, SearchMode, VectorStoreKind
+from index.stores import IndexStore, open_store
 
 app = typer.Typer(help="Build and query Akhbar's Arabic news index.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -100,10 +100,10 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _build_failed(error: OSError, index_dir: Path, before: str | None) -> typer.Exit:
+def _build_failed(error: OSError, store: IndexStore, before: str | None) -> typer.Exit:
     """A build or update that failed on the file system (disk full, permissions): why, and what serves now."""
     reason = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
-    after = current_build_id(index_dir)
+    after = store.current_build_id()
     if after != before:
         state = f"the index now serves build {Path(after).name}" if after else "the index was removed"
     elif before is None:
@@ -113,8 +113,12 @@ def _build_failed(error: OSError, index_dir: Path, before: str | None) -> typer.
     return _fail(f"build failed, {state}: {reason or type(error).__name__}")
 
 
-def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool) -> BuildReport:
-    """Load the model and build or update with a progress bar; shared by ``build`` and the bot."""
+def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool,
+              add_only: bool = False) -> BuildReport:
+    """Load the model and build or update with a progress bar; shared by ``build`` and the bot.
+
+    ``add_only`` keeps every article of the current build (an update from feeds, see :mod:`index.feed_update`).
+    """
     console.print(f"loading model {settings.embedding_model} ({settings.embedding_backend}) …")
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
                              settings.embedding_backend)
@@ -124,7 +128,8 @@ def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, w
             return build_index(sources, settings.index_dir, embedder,
                                ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
                                incremental=incremental, progress=RichProgress(bar), wait=wait,
-                               build_threads=settings.build_threads, cache=cache, vector_index=settings.vector_index)
+                               build_threads=settings.build_threads, cache=cache, vector_index=settings.vector_index,
+                               add_only=add_only, store=open_store(settings))
     finally:
         if cache is not None:
             cache.close()
@@ -149,35 +154,87 @@ def _print_summary(report: BuildReport, verb: str) -> None:
             console.print(f"  … and {len(report.skipped) - 20} more")
 
 
-def _build_and_report(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool) -> None:
+def _build_and_report(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool,
+                      add_only: bool = False) -> None:
     """Run a build or update and print its summary, or a one-line reason and exit 1."""
-    before = current_build_id(settings.index_dir)
+    before = open_store(settings).current_build_id()
     try:
-        report = run_build(settings, sources, incremental=incremental, wait=wait)
+        report = run_build(settings, sources, incremental=incremental, wait=wait, add_only=add_only)
     except AkhbarIndexError as error:
         raise _fail(str(error)) from None
     except OSError as error:
-        raise _build_failed(error, settings.index_dir, before) from None
+        raise _build_failed(error, open_store(settings), before) from None
     _print_summary(report, "updated" if incremental else "built")
+
+
+FeedsOption = Annotated[Path | None, typer.Option(
+    "--feeds", help="File of RSS/Atom feed URLs, one a line (# starts a comment). Their new items' pages are fetched "
+                    "first (politely: FEED_DELAY_SECONDS between requests to a host, FEED_TIMEOUT, "
+                    "FEED_MAX_PAGE_BYTES), their articles kept in INDEX_DIR/feeds/ and indexed too. Items seen "
+                    "before (same URL or same text) are not fetched or added again.")]
+
+
+def _fetch_feeds(settings: IndexSettings, feeds: Path) -> None:
+    """Run the feeds once into ``INDEX_DIR/feeds/``, print what came of it; exit 1 on a bad feed list."""
+    from corpus.feeds import BadFeedList, read_feed_list
+    from index.feed_update import fetch_feeds, fetch_settings
+
+    try:
+        urls = read_feed_list(feeds)
+    except BadFeedList as error:
+        raise _fail(str(error)) from None
+    console.print(f"fetching {len(urls)} feed(s) …")
+    report = fetch_feeds(urls, settings.index_dir, fetch_settings(settings), open_store(settings),
+                         max_items=settings.feed_max_items)
+    console.print(f"[green]feeds[/green]: {escape(report.summary())}", highlight=False)
+    for failure in report.failures[:20]:
+        console.print(f"  [yellow]failed[/yellow] {escape(failure.url)}: {escape(failure.reason)}", highlight=False)
+    if len(report.failures) > 20:
+        console.print(f"  … and {len(report.failures) - 20} more")
+
+
+def _with_feed_articles(settings: IndexSettings, sources: list[Path]) -> list[Path]:
+    from index.feed_update import feed_articles_dir
+
+    folder = feed_articles_dir(settings.index_dir)
+    return [*sources, folder] if folder.is_dir() else sources
+
+
+def _sources_or_feeds(sources: list[Path] | None, feeds: Path | None) -> list[Path]:
+    if not sources and feeds is None:
+        raise typer.BadParameter("give SOURCES (files or folders), --feeds FEEDS_FILE, or both", param_hint="SOURCES")
+    return list(sources or [])
 
 
 @app.command()
 def build(
-    sources: Annotated[list[Path], typer.Argument(help="Files or folders: .txt pages, .jsonl, .csv, .html (mixed, recursive).")],
+    sources: Annotated[list[Path] | None, typer.Argument(
+        help="Files or folders: .txt pages, .jsonl, .csv, saved .html pages (mixed, recursive).")] = None,
+    feeds: FeedsOption = None,
     index: IndexOption = None,
     model: ModelOption = None,
     wait: Annotated[bool, typer.Option(help="Wait for a running build instead of failing.")] = False,
 ) -> None:
-    """Build a new index from SOURCES and switch to it atomically (the old one serves until then).
+    """Build a new index from SOURCES (and --feeds) and switch to it atomically (the old one serves until then).
+
+    With --feeds, the feeds' new articles are fetched first, and every article fetched from feeds so far
+    (INDEX_DIR/feeds/) is part of the new index.
 
     Example: akhbar-index build corpus/sample ../shared/data/news/ant_multisource.sample300.jsonl
     """
-    _build_and_report(_settings(index, model), sources, incremental=False, wait=wait)
+    settings = _settings(index, model)
+    paths = _sources_or_feeds(sources, feeds)
+    if feeds is not None:
+        _fetch_feeds(settings, feeds)
+        paths = _with_feed_articles(settings, paths)
+    _build_and_report(settings, paths, incremental=False, wait=wait)
 
 
 @app.command()
 def update(
-    sources: Annotated[list[Path], typer.Argument(help="The full, current corpus: files or folders.")],
+    sources: Annotated[list[Path] | None, typer.Argument(
+        help="The full, current corpus: files or folders (optional with --feeds).")] = None,
+    feeds: FeedsOption = None,
     index: IndexOption = None,
     model: ModelOption = None,
     wait: Annotated[bool, typer.Option(help="Wait for a running build instead of failing.")] = False,
@@ -185,10 +242,29 @@ def update(
     """Bring the index in line with SOURCES, embedding only new or changed articles.
 
     Articles missing from SOURCES are dropped; the result answers exactly like a full rebuild.
+    With --feeds alone, nothing is dropped: the feeds' new articles are added to the current index
+    (and nothing is written when there is nothing new). With SOURCES and --feeds, the corpus is
+    SOURCES plus every article fetched from feeds so far.
 
-    Example: akhbar-index update corpus/ --index data/index
+    Examples:
+      akhbar-index update corpus/ --index data/index
+      akhbar-index update --feeds feeds.txt
     """
-    _build_and_report(_settings(index, model), sources, incremental=True, wait=wait)
+    settings = _settings(index, model)
+    paths = _sources_or_feeds(sources, feeds)
+    if feeds is None:
+        _build_and_report(settings, paths, incremental=True, wait=wait)
+        return
+    _fetch_feeds(settings, feeds)
+    if paths:
+        _build_and_report(settings, _with_feed_articles(settings, paths), incremental=True, wait=wait)
+        return
+    from index.feed_update import feed_articles_dir, pending_articles
+
+    if not pending_articles(settings.index_dir, open_store(settings)):
+        console.print("nothing new to index: the index is unchanged")
+        return
+    _build_and_report(settings, [feed_articles_dir(settings.index_dir)], incremental=True, wait=wait, add_only=True)
 
 
 def _parse_day(value: str | None, name: str) -> date | None:
@@ -257,8 +333,39 @@ def info(index: IndexOption = None) -> None:
         if key != "files":
             table.add_row(key, str(value))
     table.add_row("build directory", str(retriever.build_dir))
+    table.add_row("store", open_store(settings).description)
     table.add_row("sources", ", ".join(f"{name or '(none)'} ({count})" for name, count in retriever.metadata.sources()))
     out.print(table)
+
+
+@app.command()
+def migrate(
+    to: Annotated[VectorStoreKind, typer.Option("--to", help="The store to copy the current index into.")],
+    index: IndexOption = None,
+    wait: Annotated[bool, typer.Option(help="Wait for a running build of the target instead of failing.")] = False,
+) -> None:
+    """Copy the current index into another store (faiss or milvus) without embedding anything again.
+
+    The source is the other store as configured (INDEX_DIR for faiss; MILVUS_URI and
+    MILVUS_COLLECTION for milvus); the copy becomes the target's current build. Then set
+    VECTOR_STORE to the target.
+
+    Example: MILVUS_URI=http://milvus:19530 akhbar-index migrate --to milvus --index data/index
+    """
+    from index.migrate import migrate as copy_index
+
+    settings = _settings(index)
+    source = open_store(settings.model_copy(update={"vector_store": "faiss" if to == "milvus" else "milvus"}))
+    target = open_store(settings.model_copy(update={"vector_store": to}))
+    try:
+        with _progress_bar() as bar:
+            location = copy_index(source, target, wait=wait, progress=RichProgress(bar))
+    except AkhbarIndexError as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"migration failed, the target's previous index is still current: {error}") from None
+    console.print(f"[green]migrated[/green] {escape(source.description)} → {escape(target.description)} "
+                  f"(build {escape(location.name)}); set VECTOR_STORE={to} to serve it", highlight=False)
 
 
 @app.command("eval")
@@ -314,8 +421,10 @@ def configure_logging() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("transformers", "sentence_transformers", "httpx", "faiss", "bm25s"):
+    for noisy in ("transformers", "sentence_transformers", "httpx", "faiss", "bm25s", "pymilvus"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # Milvus Lite's in-process server logs each call its client probes but it does not implement.
+    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()

@@ -11,21 +11,29 @@ class AkhbarIndexError(Exception):
     """Base of every index error; the CLI turns it into a one-line message and exit code 1."""
 
 
-class IndexNotFound(AkhbarIndexError):
-    """No index at the given path."""
+def rebuild_command(path: str) -> str:
+    """The command that (re)builds the FAISS index directory ``path``."""
+    return f"akhbar-index build SOURCE... --index {path}"
 
-    def __init__(self, path: str) -> None:
-        super().__init__(f"no index at {path}; build one with: akhbar-index build SOURCE... --index {path}")
+
+class IndexNotFound(AkhbarIndexError):
+    """No index at the given path (a directory, or a Milvus URI and collection)."""
+
+    def __init__(self, path: str, *, command: str | None = None) -> None:
+        self.command = command or rebuild_command(path)
+        super().__init__(f"no index at {path}; build one with: {self.command}")
         self.path = path
 
 
 class IndexMismatch(AkhbarIndexError):
     """The index was built with another model, format version or chunker than configured."""
 
-    def __init__(self, path: str, what: str, index_value: object, configured_value: object) -> None:
+    def __init__(self, path: str, what: str, index_value: object, configured_value: object, *,
+                 command: str | None = None) -> None:
+        self.command = command or rebuild_command(path)
         super().__init__(
             f"index at {path} was built with {what} {index_value!r} but {configured_value!r} is configured; "
-            f"rebuild it with: akhbar-index build SOURCE... --index {path}"
+            f"rebuild it with: {self.command}"
         )
         self.path = path
 
@@ -33,9 +41,9 @@ class IndexMismatch(AkhbarIndexError):
 class IndexCorrupt(AkhbarIndexError):
     """A file of the index is missing, truncated or altered since it was written."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"index at {path} is damaged ({reason}); rebuild it with: "
-                         f"akhbar-index build SOURCE... --index {path}")
+    def __init__(self, path: str, reason: str, *, command: str | None = None) -> None:
+        self.command = command or rebuild_command(path)
+        super().__init__(f"index at {path} is damaged ({reason}); rebuild it with: {self.command}")
         self.path = path
         self.reason = reason
 
@@ -55,6 +63,15 @@ class ModelUnavailable(AkhbarIndexError):
     def __init__(self, model: str, reason: str) -> None:
         super().__init__(f"cannot load embedding model {model!r}: {reason}. Set EMBEDDING_MODEL to a local "
                          f"SentenceTransformer folder, or unset it to use the bundled default")
+
+
+class StoreUnavailable(AkhbarIndexError):
+    """The configured vector store cannot be reached or used (Milvus down, wrong URI or token)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"cannot use the vector store at {where}: {reason}. Check VECTOR_STORE, MILVUS_URI and "
+                         f"MILVUS_TOKEN (a local file path runs Milvus Lite; http://host:19530 needs a running server)")
+        self.where = where
 
 
 class EmptyCorpus(AkhbarIndexError):

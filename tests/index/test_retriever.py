@@ -10,9 +10,18 @@ import pytest
 from index import BadQuery, IndexSettings, Retriever
 
 
-@pytest.fixture(scope="module")
-def retriever(small_index: Path, tiny_model_dir: Path, tiny_embedder) -> Retriever:  # noqa: ANN001
+@pytest.fixture(scope="module", params=["faiss", "milvus"])
+def retriever(request: pytest.FixtureRequest, small_index: Path, tiny_model_dir: Path, tiny_embedder,  # noqa: ANN001
+              tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    """The 60-article index on each store: FAISS as built, Milvus (Lite) as ``migrate`` copies it."""
     settings = IndexSettings(index_dir=small_index, embedding_model=str(tiny_model_dir), _env_file=None)
+    if request.param == "milvus":
+        from index.migrate import migrate
+        from index.stores import open_store
+
+        settings = settings.model_copy(update={"vector_store": "milvus", "milvus_uri": str(
+            tmp_path_factory.mktemp("milvus") / "index.db")})
+        migrate(open_store(settings.model_copy(update={"vector_store": "faiss"})), open_store(settings))
     return Retriever.open(small_index, settings=settings, embedder=tiny_embedder)
 
 

@@ -259,8 +259,8 @@ def _fsync_full_disk(path: Path) -> None:
 
 #: Where the disk fills up: what to patch, and its replacement.
 FULL_DISK_AT: dict[str, tuple[str, Callable[..., object]]] = {
-    "writing-vectors": ("index.builder.write_vectors", _full_disk(write_vectors)),
-    "writing-chunk-database": ("index.builder.write_metadata", _full_disk(write_metadata)),
+    "writing-vectors": ("index.stores.faiss_store.write_vectors", _full_disk(write_vectors)),
+    "writing-chunk-database": ("index.stores.faiss_store.write_metadata", _full_disk(write_metadata)),
     "writing-lexical-index": ("index.lexical.LexicalIndex.save", _full_disk(LexicalIndex.save)),
     "fsync-before-publish": ("index.store._fsync_file", _fsync_full_disk),
 }

@@ -30,14 +30,12 @@ import argparse
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from perfbench import NEWS, RESULTS, child_main, folder_mb, percentiles_ms, run_child
+from perfbench import NEWS, RESULTS, child_main, folder_mb, percentiles_ms, run_child, timed
 
 MODES = ("dense", "lexical", "hybrid")
-WARM_UP = 10
 COMPARED = 50
 SAMPLE = NEWS / "ant_multisource.sample300.jsonl"
 SAMPLE_HEADLINES = NEWS / "ant_multisource.sample300.headlines.jsonl"
@@ -63,18 +61,6 @@ def tree_rss_mb() -> float:
 def path_mb(path: Path) -> float:
     """Size of a file or of every file under a folder, in MB."""
     return path.stat().st_size / 1e6 if path.is_file() else folder_mb(path)
-
-
-def timed(call: Callable[[str], object], questions: Sequence[str]) -> list[float]:
-    """Seconds of each call after a warm-up."""
-    for question in questions[:WARM_UP]:
-        call(question)
-    values = []
-    for question in questions:
-        started = time.perf_counter()
-        call(question)
-        values.append(time.perf_counter() - started)
-    return values
 
 
 def settings_for(task: dict[str, Any]):  # noqa: ANN201

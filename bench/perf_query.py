@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from perfbench import ARCHIVE, HEADLINES, RESULTS, child_main, folder_mb, percentiles_ms, run_child, subset_ids
+from perfbench import ARCHIVE, HEADLINES, RESULTS, child_main, folder_mb, percentiles_ms, run_child, subset_ids, timed
 
 MODES = ("dense", "lexical", "hybrid")
-WARM_UP = 10
 
 
 def current_rss_mb() -> float:
@@ -55,18 +54,6 @@ def questions_for(ids: set[str] | None, count: int) -> list[str]:
                 if len(found) == count:
                     break
     return found
-
-
-def timed(call: Callable[[str], object], questions: Sequence[str]) -> list[float]:
-    """Seconds of each call after a warm-up."""
-    for question in questions[:WARM_UP]:
-        call(question)
-    values = []
-    for question in questions:
-        started = time.perf_counter()
-        call(question)
-        values.append(time.perf_counter() - started)
-    return values
 
 
 def hnsw_recall(vectors: np.ndarray, queries: np.ndarray) -> dict[str, float]:

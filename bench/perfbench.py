@@ -12,7 +12,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,22 @@ def child_main(steps: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> 
         print(json.dumps(result))
         return True
     return False
+
+
+#: Questions asked before timing starts (first-call allocations, caches).
+WARM_UP = 10
+
+
+def timed(call: Callable[[str], object], questions: Sequence[str]) -> list[float]:
+    """Seconds of each call after a warm-up."""
+    for question in questions[:WARM_UP]:
+        call(question)
+    values = []
+    for question in questions:
+        started = time.perf_counter()
+        call(question)
+        values.append(time.perf_counter() - started)
+    return values
 
 
 def percentiles_ms(values: list[float]) -> dict[str, float]:

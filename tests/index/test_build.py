@@ -22,10 +22,7 @@ from index import (
     build_index,
 )
 from index.store import build_lock, resolve_build
-from tests.index.conftest import write_jsonl
-
-QUESTIONS = ["ماذا قال تامر حسني عن حفله في السعودية؟", "من هي خطيبة كاظم الساهر؟", "أسعار النفط",
-             "مباراة ريال مدريد", "فيسبوك وبيانات المستخدمين", "الانتخابات", "سوريا", "كوريا الشمالية"]
+from tests.index.conftest import QUESTIONS, assert_same_answers, edited_corpus, write_jsonl
 
 
 def _settings(tiny_model_dir: Path, index_dir: Path) -> IndexSettings:
@@ -137,12 +134,7 @@ def test_missing_index_says_how_to_build_it(tmp_path: Path, tiny_model_dir: Path
 
 def test_incremental_update_equals_full_rebuild(tmp_path: Path, tiny_embedder, tiny_model_dir: Path,
                                                 news_records) -> None:  # noqa: ANN001
-    original = news_records[:40]
-    changed = [dict(r) for r in original]
-    changed[5]["text"] = changed[5]["text"] + "\nوأضاف المتحدث أن المفاوضات ستستأنف الأسبوع المقبل."
-    changed[7]["title"] = "عنوان معدل: " + changed[7]["title"]
-    del changed[12]
-    changed.extend(news_records[40:43])
+    original, changed = edited_corpus(news_records, 40)
     chunking = ChunkerSettings(max_tokens=120, overlap_tokens=20)
 
     updated_dir = tmp_path / "updated"
@@ -160,12 +152,7 @@ def test_incremental_update_equals_full_rebuild(tmp_path: Path, tiny_embedder, t
     assert updated.manifest.article_fingerprints == rebuilt.manifest.article_fingerprints
     np.testing.assert_allclose(updated.vectors.reconstruct_n(0, report.chunks),
                                rebuilt.vectors.reconstruct_n(0, full.chunks), atol=1e-5)
-    for question in QUESTIONS:
-        for mode in ("dense", "lexical", "hybrid"):
-            a, b = updated.search(question, k=5, mode=mode), rebuilt.search(question, k=5, mode=mode)
-            assert [p.chunk.id for p in a] == [p.chunk.id for p in b], (question, mode)
-            assert [p.quote for p in a] == [p.quote for p in b]
-            np.testing.assert_allclose([p.score for p in a], [p.score for p in b], atol=1e-4)
+    assert_same_answers(updated, rebuilt)
     assert changed[12 - 1]["id"] in updated.manifest.article_fingerprints
     assert original[12]["id"] not in updated.manifest.article_fingerprints
 

@@ -29,14 +29,25 @@ def cli_env(tmp_path: Path, tiny_model_dir: Path) -> dict[str, str]:
             "FEED_TIMEOUT": "2"}
 
 
+def build_archive(tmp_path: Path, env: dict[str, str], records: list[dict]) -> Path:
+    """Build an index of ``records`` with the CLI; returns the corpus file."""
+    archive = write_jsonl(tmp_path / "archive.jsonl", records)
+    built = run_cli("build", str(archive), env=env, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    return archive
+
+
+def rss_site(pages: list[PageSpec]) -> NewsSite:
+    """A local site listing ``pages`` in one RSS feed, ``/rss.xml``."""
+    return NewsSite(pages, {"/rss.xml": [(f"/news/{p.slug}.html", p.record) for p in pages]})
+
+
 def test_update_from_feeds_adds_articles_and_keeps_the_archive(tmp_path: Path, cli_env: dict[str, str],
                                                                 news_records: list[dict]) -> None:
-    archive = write_jsonl(tmp_path / "archive.jsonl", news_records[:5])
-    built = run_cli("build", str(archive), env=cli_env, cwd=tmp_path)
-    assert built.returncode == 0, built.stderr
+    archive = build_archive(tmp_path, cli_env, news_records[:5])
     pages = [PageSpec(r, f"p{n}") for n, r in enumerate(news_records[100:106])]
     feeds = tmp_path / "feeds.txt"
-    with NewsSite(pages, {"/rss.xml": [(f"/news/{p.slug}.html", p.record) for p in pages]}) as site:
+    with rss_site(pages) as site:
         feeds.write_text(f"# local test site\n{site.url('/rss.xml')}\n{site.url('/broken.xml')}  # not a feed\n",
                          encoding="utf-8")
         updated = run_cli("update", "--feeds", str(feeds), env=cli_env, cwd=tmp_path)
@@ -85,12 +96,10 @@ def test_update_from_feeds_on_milvus_adds_to_the_collection(tmp_path: Path, cli_
                                                              news_records: list[dict]) -> None:
     """The same add-only update with ``VECTOR_STORE=milvus``: what is indexed is asked of Milvus, not a folder."""
     env = {**cli_env, "VECTOR_STORE": "milvus", "MILVUS_URI": str(tmp_path / "milvus.db")}
-    archive = write_jsonl(tmp_path / "archive.jsonl", news_records[:4])
-    built = run_cli("build", str(archive), env=env, cwd=tmp_path)
-    assert built.returncode == 0, built.stderr
+    build_archive(tmp_path, env, news_records[:4])
     pages = [PageSpec(r, f"m{n}") for n, r in enumerate(news_records[110:113])]
     feeds = tmp_path / "feeds.txt"
-    with NewsSite(pages, {"/rss.xml": [(f"/news/{p.slug}.html", p.record) for p in pages]}) as site:
+    with rss_site(pages) as site:
         feeds.write_text(site.url("/rss.xml") + "\n", encoding="utf-8")
         updated = run_cli("update", "--feeds", str(feeds), env=env, cwd=tmp_path)
         assert updated.returncode == 0, updated.stderr

@@ -17,7 +17,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -34,6 +34,9 @@ from index.errors import AkhbarIndexError, BadQuery
 from index.retriever import Retriever
 from index.settings import IndexSettings, SearchMode, VectorStoreKind
 from index.stores import IndexStore, open_store
+
+if TYPE_CHECKING:  # imported where used: the feed libraries load only for --feeds
+    from index.feed_update import IndexedArticles
 
 app = typer.Typer(help="Build and query Akhbar's Arabic news index.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -174,7 +177,14 @@ FeedsOption = Annotated[Path | None, typer.Option(
                     "before (same URL or same text) are not fetched or added again.")]
 
 
-def _fetch_feeds(settings: IndexSettings, feeds: Path) -> None:
+def _indexed(settings: IndexSettings) -> IndexedArticles:
+    """What the configured index holds, read once for a whole feed run (and its pending count)."""
+    from index.feed_update import IndexedArticles
+
+    return IndexedArticles(open_store(settings))
+
+
+def _fetch_feeds(settings: IndexSettings, feeds: Path, indexed: IndexedArticles) -> None:
     """Run the feeds once into ``INDEX_DIR/feeds/``, print what came of it; exit 1 on a bad feed list."""
     from corpus.feeds import BadFeedList, read_feed_list
     from index.feed_update import fetch_feeds, fetch_settings
@@ -184,7 +194,7 @@ def _fetch_feeds(settings: IndexSettings, feeds: Path) -> None:
     except BadFeedList as error:
         raise _fail(str(error)) from None
     console.print(f"fetching {len(urls)} feed(s) …")
-    report = fetch_feeds(urls, settings.index_dir, fetch_settings(settings), open_store(settings),
+    report = fetch_feeds(urls, settings.index_dir, fetch_settings(settings), indexed,
                          max_items=settings.feed_max_items)
     console.print(f"[green]feeds[/green]: {escape(report.summary())}", highlight=False)
     for failure in report.failures[:20]:
@@ -225,7 +235,7 @@ def build(
     settings = _settings(index, model)
     paths = _sources_or_feeds(sources, feeds)
     if feeds is not None:
-        _fetch_feeds(settings, feeds)
+        _fetch_feeds(settings, feeds, _indexed(settings))
         paths = _with_feed_articles(settings, paths)
     _build_and_report(settings, paths, incremental=False, wait=wait)
 
@@ -255,13 +265,14 @@ def update(
     if feeds is None:
         _build_and_report(settings, paths, incremental=True, wait=wait)
         return
-    _fetch_feeds(settings, feeds)
+    indexed = _indexed(settings)
+    _fetch_feeds(settings, feeds, indexed)
     if paths:
         _build_and_report(settings, _with_feed_articles(settings, paths), incremental=True, wait=wait)
         return
     from index.feed_update import feed_articles_dir, pending_articles
 
-    if not pending_articles(settings.index_dir, open_store(settings)):
+    if not pending_articles(settings.index_dir, indexed):
         console.print("nothing new to index: the index is unchanged")
         return
     _build_and_report(settings, [feed_articles_dir(settings.index_dir)], incremental=True, wait=wait, add_only=True)

@@ -81,7 +81,8 @@ class IndexedArticles:
     """URL keys and content fingerprints of the current build's articles, read on first use.
 
     Read through the store (:meth:`~index.stores.base.IndexStore.current_articles`), so a Milvus
-    index is asked exactly like a FAISS directory; nothing is read when a run fetches no page.
+    index is asked exactly like a FAISS directory. The articles are read once per instance: one
+    instance serves a whole refresh (the feed run's checks, then :func:`pending_articles`).
     """
 
     def __init__(self, store: IndexStore) -> None:
@@ -101,6 +102,10 @@ class IndexedArticles:
             self._urls = {url_key(article.url) for article in self._current() if article.url}
         return key in self._urls
 
+    def versions(self) -> dict[str, str]:
+        """Each indexed article's id → :meth:`~corpus.types.Article.fingerprint` (its indexed version)."""
+        return {article.id: article.fingerprint() for article in self._current()}
+
     def has_fingerprint(self, fingerprint: str) -> bool:
         """Whether an indexed article has this content fingerprint."""
         if self._fingerprints is None:
@@ -108,26 +113,26 @@ class IndexedArticles:
         return fingerprint in self._fingerprints
 
 
-def fetch_feeds(feed_urls: Sequence[str], index_dir: Path, settings: FetchSettings, store: IndexStore, *,
+def fetch_feeds(feed_urls: Sequence[str], index_dir: Path, settings: FetchSettings, indexed: IndexedArticles, *,
                 max_items: int = 200, on_item: Callable[[str], None] | None = None) -> RefreshReport:
-    """Run the feeds once, skipping what the index (``store``) or the feed store already holds."""
+    """Run the feeds once, skipping what the index (``indexed``) or the feed store already holds."""
     feed_store = FeedStore(index_dir)
     try:
         with Fetcher(settings) as fetcher:
-            return refresh_feeds(feed_urls, feed_store, fetcher, IndexedArticles(store), max_items=max_items,
+            return refresh_feeds(feed_urls, feed_store, fetcher, indexed, max_items=max_items,
                                  on_item=on_item)
     finally:
         feed_store.close()
 
 
-def pending_articles(index_dir: Path, store: IndexStore) -> int:
-    """Articles of ``feeds/`` that the current build (in ``store``) lacks or holds in another version."""
+def pending_articles(index_dir: Path, indexed: IndexedArticles) -> int:
+    """Articles of ``feeds/`` that the current build lacks or holds in another version."""
     folder = feed_articles_dir(index_dir)
     if not folder.is_dir():
         return 0
     articles = read_corpus([folder]).articles
-    indexed = {article.id: article.fingerprint() for article in store.current_articles()}
-    return sum(1 for a in articles if indexed.get(a.id) != a.fingerprint())
+    versions = indexed.versions()
+    return sum(1 for a in articles if versions.get(a.id) != a.fingerprint())
 
 
 def update_from_feeds(feed_urls: Sequence[str], index_dir: Path, embedder: Embedder,
@@ -143,8 +148,9 @@ def update_from_feeds(feed_urls: Sequence[str], index_dir: Path, embedder: Embed
             ``feeds/`` and are indexed by the next update).
         OSError: the update could not be written; the previous build stays current.
     """
-    refresh = fetch_feeds(feed_urls, index_dir, settings, store, max_items=max_items)
-    pending = pending_articles(index_dir, store)
+    indexed = IndexedArticles(store)
+    refresh = fetch_feeds(feed_urls, index_dir, settings, indexed, max_items=max_items)
+    pending = pending_articles(index_dir, indexed)
     if not pending:
         return FeedUpdateReport(refresh, 0, None)
     build = build_index([feed_articles_dir(index_dir)], index_dir, embedder, chunker_settings, add_only=True,

@@ -23,6 +23,7 @@ feed's name, the item's link) when the page lacks them.
 from __future__ import annotations
 
 import codecs
+import itertools
 import logging
 import re
 from configparser import ConfigParser
@@ -41,6 +42,9 @@ DATE_META = ("article:published_time", "datepublished", "pubdate", "publish-date
              "dc.date", "date")
 #: Shortest body kept, in characters: below this a "page" is an error page, a teaser or a menu.
 MIN_BODY_CHARS = 80
+#: Most HTML elements a page may have. A news page has a few thousand; 4.9 MB of ``<span>`` soup
+#: (~300,000 elements) kept trafilatura busy for 33 s, in the bot's refresh thread.
+MAX_PAGE_ELEMENTS = 60_000
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
@@ -83,7 +87,9 @@ def charset_of(content_type: str | None) -> str | None:
 def decode_html(data: bytes, http_charset: str | None = None) -> str:
     """Decode a page by its HTTP charset, else its ``<meta charset>``, else as UTF-8 or Windows-1256.
 
-    A declared charset Python does not know is ignored (logged), not fatal.
+    A declared charset Python does not know, or one that is not a text encoding (``base64``,
+    ``rot13``, ``zlib``… are codecs too, and ``idna`` refuses the ``replace`` error handler), is
+    ignored (logged), not fatal: the page is then read as if undeclared.
 
     Raises:
         UnreadableFile: the bytes are binary, or undeclared and neither UTF-8 nor Windows-1256.
@@ -91,15 +97,32 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
     for declared in (http_charset, _meta_charset(data)):
         if not declared:
             continue
-        try:
-            codec = codecs.lookup(declared).name
-        except LookupError:
-            logger.debug("unknown charset %r declared; guessing", declared)
+        codec = _text_codec(declared)
+        if codec is None:
+            logger.debug("unknown or non-text charset %r declared; guessing", declared[:40])
             continue
         if codec in ("utf-8", "utf-8-sig"):
             break  # UTF-8 is what decode_bytes tries first, with a clear error when damaged
-        return data.decode(codec, errors="replace")
+        try:
+            return data.decode(codec, errors="replace")
+        except (LookupError, UnicodeError, ValueError, TypeError):
+            logger.debug("charset %r cannot decode this page; guessing", declared[:40])
     return decode_bytes(data)
+
+
+#: Text codecs that cannot decode web pages with ``errors="replace"`` (they raise instead).
+_UNFIT_CODECS = frozenset({"idna", "punycode", "utf-7", "raw-unicode-escape", "unicode-escape"})
+
+
+def _text_codec(declared: str) -> str | None:
+    """The codec named by a declared charset, if it is a text encoding fit for pages; else None."""
+    try:
+        info = codecs.lookup(declared)
+    except (LookupError, ValueError, TypeError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _UNFIT_CODECS:
+        return None
+    return info.name
 
 
 def _meta_charset(data: bytes) -> str | None:
@@ -128,6 +151,9 @@ def extract_article(page: str, hints: PageHints | None = None, repairs: list[str
         raise ExtractionFailed(f"HTML the parser cannot read ({error})") from None
     if tree is None:
         raise ExtractionFailed("HTML the parser cannot read")
+    elements = sum(1 for _ in itertools.islice(tree.iter(), MAX_PAGE_ELEMENTS + 1))
+    if elements > MAX_PAGE_ELEMENTS:
+        raise ExtractionFailed(f"page has too many elements (over {MAX_PAGE_ELEMENTS:,}) to be a news article")
     found = trafilatura.bare_extraction(tree, url=hints.url or None, with_metadata=True, include_comments=False,
                                         include_tables=False, include_images=False, include_links=False,
                                         favor_precision=True, config=_config())
@@ -142,6 +168,8 @@ def extract_article(page: str, hints: PageHints | None = None, repairs: list[str
         notes.append("no headline (<title>, <h1>) in the page: used the first paragraph")
     date = _page_date(tree, notes) or hints.date or _day(found.date)
     url = _page_url(tree, hints.url) or hints.url
+    if not is_web_url(url):
+        url = ""
     source = _site_name(found.sitename, url) or hints.source.strip() or (found.sitename or "").strip()
     category = (found.categories[0] if found.categories else "").strip() or hints.category.strip()
     return Article(id=stable_article_id(None, url, title, body), title=title, text=body, date=date,
@@ -171,19 +199,45 @@ def _site_name(name: str | None, url: str) -> str:
     return "" if name.lower() in (host, host.removeprefix("www.")) else name
 
 
+def is_web_url(url: str) -> bool:
+    """Whether ``url`` is an absolute ``http(s)`` URL with a host: the only links Akhbar shows."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def same_site(url: str, other: str) -> bool:
+    """Whether two URLs are on one site: the same host, or one host a subdomain of the other.
+
+    Used to decide whether a page may name its own canonical URL: ``www.bbc.com`` may say
+    ``bbc.com/arabic/...``, a page on ``evil.example`` may not say it is on ``bbc.com``.
+    """
+    try:
+        host, other_host = (urlsplit(u).hostname or "" for u in (url, other))
+    except ValueError:
+        return False
+    host, other_host = host.removeprefix("www."), other_host.removeprefix("www.")
+    return bool(host) and (host == other_host or host.endswith(f".{other_host}") or other_host.endswith(f".{host}"))
+
+
 def _page_url(tree: object, base: str) -> str:
     """The page's canonical URL (``<link rel="canonical">``, else ``og:url``), as written, made absolute.
 
     Read here rather than taken from trafilatura, which percent-encodes an Arabic path: the URL
-    shown to readers stays the one the outlet wrote.
+    shown to readers stays the one the outlet wrote. What the page says is not trusted: a canonical
+    URL is kept only when it is ``http(s)`` and, for a page fetched from ``base``, on the same site
+    (:func:`same_site`); otherwise the fetched URL stands.
     """
-    for link in tree.iter("link"):  # type: ignore[attr-defined]
-        if "canonical" in (link.get("rel") or "").lower().split() and (link.get("href") or "").strip():
-            return urljoin(base, link.get("href").strip())
-    for meta in tree.iter("meta"):  # type: ignore[attr-defined]
-        if (meta.get("property") or meta.get("name") or "").strip().lower() == "og:url" \
-                and (meta.get("content") or "").strip():
-            return urljoin(base, meta.get("content").strip())
+    candidates = [link.get("href") for link in tree.iter("link")  # type: ignore[attr-defined]
+                  if "canonical" in (link.get("rel") or "").lower().split()]
+    candidates += [meta.get("content") for meta in tree.iter("meta")  # type: ignore[attr-defined]
+                   if (meta.get("property") or meta.get("name") or "").strip().lower() == "og:url"]
+    for candidate in candidates:
+        url = urljoin(base, (candidate or "").strip()) if (candidate or "").strip() else ""
+        if url and is_web_url(url) and (not base or same_site(url, base)):
+            return url
     return ""
 
 

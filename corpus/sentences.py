@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 
 #: End of a sentence: terminators, optional closing quotes/brackets, then space or end of line.
-_BOUNDARY = re.compile(r"[.!?؟؛…]+[\"'»”’)\]]*(?=\s|$)")
+#: Only a run's first terminator can start a match (the look-behind) and the quantifiers are
+#: possessive, so a long run of punctuation is scanned once: linear time. (Without them, 40,000
+#: dots took 20 s, and a feed page can hold 200,000.)
+_BOUNDARY = re.compile(r"(?<![.!?؟؛…])[.!?؟؛…]++[\"'»”’)\]]*+(?=\s|$)")
 _NON_SPACE = re.compile(r"\S+")
 #: A lone letter and its full stop, after a word that is not a number: an initial, not an end.
 #: (After a number, ``1988 م.`` is the era abbreviation and usually does end the sentence.)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -187,6 +188,7 @@ def _indexed(settings: IndexSettings) -> IndexedArticles:
 def _fetch_feeds(settings: IndexSettings, feeds: Path, indexed: IndexedArticles) -> None:
     """Run the feeds once into ``INDEX_DIR/feeds/``, print what came of it; exit 1 on a bad feed list."""
     from corpus.feeds import BadFeedList, read_feed_list
+    from corpus.feeds.fetch import public_url
     from index.feed_update import fetch_feeds, fetch_settings
 
     try:
@@ -194,11 +196,19 @@ def _fetch_feeds(settings: IndexSettings, feeds: Path, indexed: IndexedArticles)
     except BadFeedList as error:
         raise _fail(str(error)) from None
     console.print(f"fetching {len(urls)} feed(s) …")
-    report = fetch_feeds(urls, settings.index_dir, fetch_settings(settings), indexed,
-                         max_items=settings.feed_max_items)
+    try:
+        report = fetch_feeds(urls, settings.index_dir, fetch_settings(settings), indexed,
+                             max_items=settings.feed_max_items)
+    except AkhbarIndexError as error:
+        raise _fail(str(error)) from None
+    except (OSError, sqlite3.Error) as error:
+        raise _fail(f"the feed run could not be saved in {settings.index_dir}: {error}; the index is "
+                    f"unchanged") from None
     console.print(f"[green]feeds[/green]: {escape(report.summary())}", highlight=False)
     for failure in report.failures[:20]:
-        console.print(f"  [yellow]failed[/yellow] {escape(failure.url)}: {escape(failure.reason)}", highlight=False)
+        # public_url: a feed URL may carry a user name, password or API key; never print them.
+        console.print(f"  [yellow]failed[/yellow] {escape(public_url(failure.url))}: {escape(failure.reason)}",
+                      highlight=False)
     if len(report.failures) > 20:
         console.print(f"  … and {len(report.failures) - 20} more")
 

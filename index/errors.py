@@ -57,6 +57,15 @@ class IndexLocked(AkhbarIndexError):
         self.path = path
 
 
+class FeedsBusy(AkhbarIndexError):
+    """Another feed run is fetching into the same index (two runs would fetch and add the same items)."""
+
+    def __init__(self, path: str, holder: str) -> None:
+        super().__init__(f"another feed run is fetching into {path} ({holder}); its articles will be indexed, "
+                         f"try again when it has finished")
+        self.path = path
+
+
 class ModelUnavailable(AkhbarIndexError):
     """The configured embedding model cannot be loaded (missing folder, not a model, no network)."""
 

@@ -34,16 +34,22 @@ from corpus.feeds import (
     refresh_feeds,
     url_key,
 )
+from corpus.feeds.guard import parse_allowed_hosts
 from corpus.types import Article
 from index.builder import BuildReport, build_index
 from index.embedcache import EmbeddingCache
 from index.embedding import Embedder
+from index.errors import FeedsBusy, IndexLocked
 from index.progress import Progress
 from index.settings import IndexSettings
+from index.store import file_lock
 from index.stores import IndexStore
 from index.vectors import VectorIndexKind
 
 logger = logging.getLogger(__name__)
+
+#: Held by the one feed run fetching into an index.
+FEEDS_LOCK = ".feeds.lock"
 
 
 @dataclass(slots=True)
@@ -69,7 +75,8 @@ class FeedUpdateReport:
 def fetch_settings(settings: IndexSettings) -> FetchSettings:
     """The fetcher's settings from the index settings (``FEED_*`` variables)."""
     return FetchSettings(timeout=settings.feed_timeout, delay=settings.feed_delay_seconds,
-                         max_bytes=settings.feed_max_page_bytes, user_agent=settings.feed_user_agent)
+                         max_bytes=settings.feed_max_page_bytes, user_agent=settings.feed_user_agent,
+                         allowed_private_hosts=parse_allowed_hosts(settings.feed_allowed_private_hosts))
 
 
 def feed_articles_dir(index_dir: Path) -> Path:
@@ -115,14 +122,27 @@ class IndexedArticles:
 
 def fetch_feeds(feed_urls: Sequence[str], index_dir: Path, settings: FetchSettings, indexed: IndexedArticles, *,
                 max_items: int = 200, on_item: Callable[[str], None] | None = None) -> RefreshReport:
-    """Run the feeds once, skipping what the index (``indexed``) or the feed store already holds."""
-    feed_store = FeedStore(index_dir)
+    """Run the feeds once, skipping what the index (``indexed``) or the feed store already holds.
+
+    One feed run at a time per index (``INDEX_DIR/.feeds.lock``): two at once would both fetch
+    every new page and add each article twice; the second one is refused instead.
+
+    Raises:
+        FeedsBusy: another feed run holds the lock.
+        OSError, sqlite3.Error: the feed store or the run's file cannot be written (full disk,
+            read-only folder); nothing half-written is left.
+    """
     try:
-        with Fetcher(settings) as fetcher:
-            return refresh_feeds(feed_urls, feed_store, fetcher, indexed, max_items=max_items,
-                                 on_item=on_item)
-    finally:
-        feed_store.close()
+        with file_lock(index_dir, FEEDS_LOCK):
+            feed_store = FeedStore(index_dir)
+            try:
+                with Fetcher(settings) as fetcher:
+                    return refresh_feeds(feed_urls, feed_store, fetcher, indexed, max_items=max_items,
+                                         on_item=on_item)
+            finally:
+                feed_store.close()
+    except IndexLocked as busy:
+        raise FeedsBusy(str(index_dir), str(busy).split("(", 1)[-1].split(")", 1)[0]) from None
 
 
 def pending_articles(index_dir: Path, indexed: IndexedArticles) -> int:

@@ -64,12 +64,17 @@ class IndexSettings(BaseSettings):
                                                               "(ranks like FAISS); rrf: Milvus's hybrid_search with "
                                                               "its RRFRanker.")
     # --- feeds (akhbar-index build/update --feeds, and the bot's refresh) --------------------------
-    feed_timeout: float = Field(20.0, gt=0, le=300, description="Seconds to wait for a feed or page to connect and "
-                                                                  "for each read (FEED_TIMEOUT).")
+    feed_timeout: float = Field(20.0, gt=0, le=300, description="Seconds for a whole feed or page request: "
+                                                                  "connecting, headers and body (FEED_TIMEOUT).")
+    feed_allowed_private_hosts: str = Field("", description="Comma-separated host or host:port entries that feeds "
+                                                            "may fetch although they resolve to private, loopback "
+                                                            "or link-local addresses (FEED_ALLOWED_PRIVATE_HOSTS); "
+                                                            "empty: public addresses only.")
     feed_delay_seconds: float = Field(1.0, ge=0, le=60, description="Least seconds between two requests to the same "
                                                                     "host (FEED_DELAY_SECONDS).")
-    feed_max_page_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest feed or page read, in bytes; a "
-                                                                           "larger one is skipped and reported.")
+    feed_max_page_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="Largest feed or page read, in decoded "
+                                                                           "bytes; a larger one is skipped and "
+                                                                           "reported.")
     feed_user_agent: str = Field("Akhbar/0.1 (Arabic news archive bot)", min_length=1,
                                  description="User-Agent sent with every feed and page request (FEED_USER_AGENT).")
     feed_max_items: int = Field(200, ge=1, le=10_000, description="Items read per feed and run (FEED_MAX_ITEMS).")

@@ -125,15 +125,38 @@ def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
     Raises:
         IndexLocked: the lock is held and ``wait`` is false.
     """
-    index_dir.mkdir(parents=True, exist_ok=True)
-    path = index_dir / LOCK
-    with open(path, "a+", encoding="utf-8") as handle:
+    with file_lock(index_dir, LOCK, wait=wait):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(folder: Path, name: str, wait: bool = False) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder/name``, writing our pid into it for whoever waits.
+
+    The file is opened with ``O_NOFOLLOW`` and created ``0600``: a ``.lock`` planted as a symlink
+    by someone who can write the folder is refused, instead of being followed and truncated. A
+    folder created here is ``0700``.
+
+    Raises:
+        IndexLocked: the lock is held and ``wait`` is false.
+        OSError: the lock file cannot be opened (a symlink, a read-only folder).
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / name
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        if path.is_symlink():
+            raise OSError(error.errno, f"{path} is a symbolic link; remove it (a lock file must be a plain file)")\
+                from None
+        raise
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "unknown process"
-            raise IndexLocked(str(index_dir), holder) from None
+            holder = handle.read(200).strip() or "unknown process"
+            raise IndexLocked(str(folder), holder) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
-from corpus.extract import PageHints, charset_of, decode_html, extract_article
+from corpus.extract import PageHints, charset_of, decode_html, extract_article, same_site
 from corpus.feeds.fetch import Fetched, Fetcher, FetchFailed, public_url
 from corpus.feeds.store import FeedState, FeedStore, SeenItem, content_fingerprint, url_key
 from corpus.readers.base import UnreadableFile, cap_article
@@ -228,4 +228,12 @@ def _fetch_article(fetcher: Fetcher, page_url: str, hints: PageHints, report: Re
         report.failures.append(FeedFailure(page_url, f"no article: {error}", feed_url))
         logger.warning("page %s holds no article: %s", public_url(page_url), error)
         return str(error)
+    except Exception as error:  # noqa: BLE001 - one hostile page (parser crash, odd codec) must not end the run
+        reason = f"unreadable page ({type(error).__name__}: {str(error)[:120]})"
+        report.failures.append(FeedFailure(page_url, f"no article: {reason}", feed_url))
+        logger.warning("page %s skipped: %s", public_url(page_url), reason)
+        return reason
+    if hints.source and not same_site(page.url or page_url, feed_url):
+        # A page off the feed's own site does not get to name the outlet: the operator's feed does.
+        article = replace(article, source=hints.source)
     return cap_article(article)[0]

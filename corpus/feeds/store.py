@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -29,6 +30,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from corpus.types import Article
+
+logger = logging.getLogger(__name__)
 
 STORE_NAME = "feeds.sqlite"
 ARTICLES_DIR = "feeds"
@@ -107,8 +110,20 @@ class FeedStore:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.articles_dir = folder / ARTICLES_DIR
+        self._remove_stale_staging()
         self._db = sqlite3.connect(folder / STORE_NAME)
         self._db.executescript(_SCHEMA)
+
+    def _remove_stale_staging(self) -> None:
+        """Delete ``.<run>.jsonl.tmp`` files a crashed or killed run left behind (they are never read)."""
+        if not self.articles_dir.is_dir():
+            return
+        for stale in self.articles_dir.glob(".*.jsonl.tmp"):
+            try:
+                stale.unlink()
+                logger.info("removed %s, left by an interrupted feed run", stale.name)
+            except OSError as error:
+                logger.warning("cannot remove %s: %s", stale, error)
 
     def close(self) -> None:
         """Close the database."""
@@ -149,12 +164,16 @@ class FeedStore:
         run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         final = self.articles_dir / f"{run_id}.jsonl"
         staging = self.articles_dir / f".{run_id}.jsonl.tmp"
-        with staging.open("w", encoding="utf-8") as handle:
-            for article in articles:
-                handle.write(json.dumps(article_record(article), ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(staging, final)
+        try:
+            with staging.open("w", encoding="utf-8") as handle:
+                for article in articles:
+                    handle.write(json.dumps(article_record(article), ensure_ascii=False) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(staging, final)
+        except BaseException:  # a full disk, a read-only mount, an interrupt: leave nothing half-written
+            staging.unlink(missing_ok=True)
+            raise
         directory = os.open(self.articles_dir, os.O_RDONLY)
         try:
             os.fsync(directory)

@@ -97,4 +97,8 @@ def read_corpus(sources: Iterable[Path | str], on_article: Callable[[Article], N
                         on_article(article)
         except (UnreadableFile, OSError) as error:
             report.skipped.append(SkippedInput(str(entry), str(error) or type(error).__name__))
+        except Exception as error:  # noqa: BLE001 - one file a parser chokes on must not stop the build
+            logger.debug("reading %s failed", entry, exc_info=True)
+            report.skipped.append(SkippedInput(str(entry), f"cannot be read ({type(error).__name__}: "
+                                                           f"{str(error)[:160]})"))
     return report

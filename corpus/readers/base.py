@@ -13,8 +13,9 @@ import logging
 import re
 import unicodedata
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from corpus.types import Article
 
@@ -37,8 +38,19 @@ MAX_TITLE_CHARS = 1_000
 """Longest headline kept, in characters: every chunk carries its headline (embedded and in BM25),
 so an oversized "title" would be repeated into every chunk of its article."""
 
+MAX_SOURCE_CHARS = 120
+"""Longest outlet name kept: real ones are a few words; a page or feed may claim anything."""
+
+MAX_URL_CHARS = 2_000
+"""Longest article URL kept (browsers and Telegram links handle this much); a longer one is dropped."""
+
+#: How far past the current time an article's date may be (time zones, clock skew) before it is dropped.
+FUTURE_SLACK = timedelta(days=1)
+
 #: Where a cut may fall: after sentence-ending punctuation (and closing quotes) or at a line end.
-_CUT_POINT = re.compile(r"[.!?؟؛…]+[\"'»”’)\]]*(?=\s)|\n")
+#: Possessive quantifiers and the look-behind keep it linear on long runs of punctuation: without
+#: them, 40,000 dots cost 16 s (each start inside the run rescanned the rest of it).
+_CUT_POINT = re.compile(r"(?<![.!?؟؛…])[.!?؟؛…]++[\"'»”’)\]]*+(?=\s)|\n")
 _LAST_SPACE = re.compile(r"\s\S*$")
 
 
@@ -93,13 +105,21 @@ def read_text_file(path: Path) -> str:
     return text
 
 
-def cap_article(article: Article) -> tuple[Article, list[str]]:
-    """Cut an oversized body to :data:`MAX_ARTICLE_CHARS` and an oversized title to :data:`MAX_TITLE_CHARS`.
+def cap_article(article: Article, now: datetime | None = None) -> tuple[Article, list[str]]:
+    """Bound what one article may carry into the index, whatever its reader.
+
+    * the body is cut to :data:`MAX_ARTICLE_CHARS` and the title to :data:`MAX_TITLE_CHARS`;
+    * the outlet name is cut to :data:`MAX_SOURCE_CHARS`, so no article can make an answer's
+      header line longer than a Telegram message;
+    * a URL that is not ``http(s)`` or is over :data:`MAX_URL_CHARS` is dropped (readers are shown
+      only web links);
+    * a date later than ``now`` plus :data:`FUTURE_SLACK` is dropped: one mis-dated item would
+      otherwise become the archive's "today" for every relative time question.
 
     Returns:
-        The article (the same object when nothing was cut) and what was cut, for the build summary.
+        The article (the same object when nothing changed) and what was changed, for the build summary.
     """
-    repairs: list[str] = []
+    repairs = _bound_metadata(article, now or datetime.now(UTC))
     text, title = article.text, article.title
     if len(text) > MAX_ARTICLE_CHARS:
         text, where = _cut(text, MAX_ARTICLE_CHARS)
@@ -111,7 +131,44 @@ def cap_article(article: Article) -> tuple[Article, list[str]]:
                        f"at a {where}")
     if not repairs:
         return article, repairs
-    return replace(article, text=text, title=title), repairs
+    source = article.source[:MAX_SOURCE_CHARS - 1].rstrip() + "…" if len(article.source) > MAX_SOURCE_CHARS \
+        else article.source
+    url = article.url if _fit_url(article.url) else ""
+    date = article.date if not _in_future(article.date, now or datetime.now(UTC)) else None
+    return replace(article, text=text, title=title, source=source, url=url, date=date), repairs
+
+
+def _bound_metadata(article: Article, now: datetime) -> list[str]:
+    """What :func:`cap_article` changes in the source, URL and date, described for the build summary."""
+    repairs = []
+    if len(article.source) > MAX_SOURCE_CHARS:
+        repairs.append(f"article {article.id!r}: source name of {len(article.source):,} characters cut to "
+                       f"{MAX_SOURCE_CHARS}")
+    if article.url and not _fit_url(article.url):
+        repairs.append(f"article {article.id!r}: URL dropped (not an http(s) link of at most {MAX_URL_CHARS:,} "
+                       f"characters)")
+    if _in_future(article.date, now):
+        repairs.append(f"article {article.id!r}: date {article.date:%Y-%m-%d %H:%M} is in the future: dropped")
+    return repairs
+
+
+def _fit_url(url: str) -> bool:
+    if not url:
+        return True
+    if len(url) > MAX_URL_CHARS:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _in_future(date: datetime | None, now: datetime) -> bool:
+    if date is None:
+        return False
+    aware = date if date.tzinfo is not None else date.replace(tzinfo=UTC)
+    return aware > now + FUTURE_SLACK
 
 
 def _cut(text: str, limit: int) -> tuple[str, str]:

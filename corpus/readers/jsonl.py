@@ -39,6 +39,9 @@ def read_jsonl(path: Path) -> Iterator[Article | SkippedInput | RepairedInput]:
         except json.JSONDecodeError as error:
             yield SkippedInput(where, f"invalid JSON ({error.msg})")
             continue
+        except RecursionError:  # e.g. 100,000 nested "[": Python's decoder recurses per level
+            yield SkippedInput(where, "JSON nested too deeply")
+            continue
         yield from record_items(where, record)
 
 

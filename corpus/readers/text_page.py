@@ -24,7 +24,9 @@ CATEGORY_WORDS = frozenset({
 NAVIGATION_HINTS = ("مدونة", "مقالات", "الطابق العلوي", "أعلى الصفحة", "الصفحة الرئيسية", "اتصل بنا",
                     "شارك", "تابعنا", "اقرأ أيضا", "اقرأ أيضاً", "المزيد", "حقوق", "جميع الحقوق")
 
-_SENTENCE_END = re.compile(r"[.!؟?…:؛]\s*[\"»”']?\s*$")
+#: A line ending like a sentence. Possessive ``\s*+``: two adjacent ``\s*`` made a line of
+#: 60,000 spaces cost 8 s; this is linear, and matches the same lines.
+_SENTENCE_END = re.compile(r"[.!؟?…:؛]\s*+[\"»”']?\s*+$")
 
 
 def read_text_page(path: Path) -> Article:

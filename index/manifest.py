@@ -104,8 +104,12 @@ def verify_files(build_dir: Path, manifest: Manifest) -> None:
     Raises:
         IndexCorrupt: naming the first file that is missing, truncated or altered.
     """
+    root = build_dir.resolve()
     for name, expected in manifest.files.items():
         path = build_dir / name
+        if Path(name).is_absolute() or not path.resolve().is_relative_to(root):
+            # A manifest names files of its own build only; anything else is tampering, never read.
+            raise IndexCorrupt(str(build_dir), f"the manifest names a file outside the build ({name[:80]!r})")
         if not path.is_file():
             raise IndexCorrupt(str(build_dir), f"{name} is missing")
         size = path.stat().st_size

@@ -52,6 +52,10 @@ def write_metadata(path: Path, articles: Iterable[Article], chunks: Sequence[Chu
         connection.close()
 
 
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
 class MetadataDB:
     """Read-only access to a published ``chunks.sqlite``; safe to share between threads."""
 
@@ -60,6 +64,9 @@ class MetadataDB:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            # SQLite's lower() folds ASCII only ("ÉCO" stays "Éco"); the source filter folds with Python's,
+            # as the Milvus store does, so "éco news" finds "ÉCO News" in both stores.
+            self._db.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
             self._db.execute("SELECT count(*) FROM chunks").fetchone()
         except sqlite3.DatabaseError as error:
             raise IndexCorrupt(str(path.parent), f"{METADATA_NAME} cannot be read: {error}") from None
@@ -121,7 +128,7 @@ class MetadataDB:
         """Vector ids of chunks whose article matches the filters (sources: any of; dates inclusive)."""
         clauses, parameters = [], []
         if sources:
-            clauses.append(f"lower(a.source) IN ({','.join('?' * len(sources))})")
+            clauses.append(f"unicode_lower(a.source) IN ({','.join('?' * len(sources))})")
             parameters.extend(s.lower() for s in sources)
         if since:
             clauses.append("a.day >= ?")

@@ -194,6 +194,11 @@ class Retriever:
         chunks = {pick.vector_id: pick.chunk for pick in best}
         articles = self.metadata.articles([c.article_id for c in chunks.values()] +
                                           [a for pick in best for a in pick.duplicates])
+        # A chunk whose article is not (yet, or no longer) there: a Milvus update in place writes
+        # chunks before articles. Such a pick is left out, never a KeyError in a reader's face.
+        best = [pick for pick in best if chunks[pick.vector_id].article_id in articles]
+        for pick in best:
+            pick.duplicates = [a for a in pick.duplicates if a in articles]
         hits = [(articles[chunks[pick.vector_id].article_id], chunks[pick.vector_id]) for pick in best]
         quotes = self.quotes.select(question, hits, query_vector)
         stored = self.store.vectors([pick.vector_id for pick in best])

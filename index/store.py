@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 CURRENT = "current"
 BUILDS = "builds"
 LOCK = ".lock"
+#: In every build: readers hold a shared ``flock`` on it while they serve the build, so pruning
+#: (which needs it exclusively) never deletes a build a running bot or search still reads.
+READER_MARK = ".reader"
 #: Builds kept besides the current one, so a bot that still reads an older build keeps working.
 KEEP_PREVIOUS_BUILDS = 1
 
@@ -83,6 +86,7 @@ def publish_build(index_dir: Path, staging: Path, build_id: str) -> Path:
     Every file is fsynced before the rename, and the directory entries after it, so a power cut
     cannot leave ``current`` pointing at a build whose data never reached the disk.
     """
+    (staging / READER_MARK).touch()
     for path in staging.rglob("*"):
         if path.is_file():
             _fsync_file(path)
@@ -101,7 +105,7 @@ def publish_build(index_dir: Path, staging: Path, build_id: str) -> Path:
 
 
 def prune_builds(index_dir: Path) -> None:
-    """Remove abandoned temporary builds and all but the newest previous builds."""
+    """Remove abandoned temporary builds and all but the newest previous builds, unless a reader holds them."""
     builds = index_dir / BUILDS
     if not builds.is_dir():
         return
@@ -110,9 +114,45 @@ def prune_builds(index_dir: Path) -> None:
                       key=lambda p: p.name)
     older = [p for p in finished if p.resolve() != current]
     for stale in older[:-KEEP_PREVIOUS_BUILDS] if KEEP_PREVIOUS_BUILDS else older:
-        shutil.rmtree(stale, ignore_errors=True)
+        with _unless_read(stale) as free:
+            if free:
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                logger.info("keeping build %s: a running reader still serves it", stale.name)
     for leftover in builds.glob(".tmp-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _unless_read(build_dir: Path) -> Iterator[bool]:
+    """Yield True, holding the build's reader mark exclusively, when no reader holds it; else False."""
+    try:
+        fd = os.open(build_dir / READER_MARK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        yield True  # a build of an older layout without the mark (or a damaged one): nothing to wait for
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def hold_build(build_dir: Path) -> int | None:
+    """Take a shared hold on a build for as long as it is served; returns the fd to close, or None.
+
+    Builds published before the mark existed have none: they are served unheld, as before.
+    """
+    try:
+        fd = os.open(build_dir / READER_MARK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ whole into a new directory; an update lends it the unchanged chunks' vectors of 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -27,7 +28,7 @@ from index.filters import SearchFilters
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest, file_digest, verify_files
 from index.metadata import METADATA_NAME, MetadataDB, write_metadata
-from index.store import build_lock, current_build_id, new_build_dir, publish_build, resolve_build
+from index.store import build_lock, current_build_id, hold_build, new_build_dir, publish_build, resolve_build
 from index.stores.base import BuildContent, Restriction, reusable
 from index.vectors import VECTORS_NAME, read_vectors, search_vectors, write_vectors
 
@@ -193,6 +194,8 @@ class FaissReader:
         self.faiss = vectors
         self.metadata = metadata
         self.lexical_index = lexical
+        #: The shared hold that keeps pruning away from this build while it is served.
+        self._hold = hold_build(build_dir)
 
     @classmethod
     def open(cls, path: Path, verify: bool) -> FaissReader:
@@ -265,5 +268,13 @@ class FaissReader:
         return {int(key): self.faiss.reconstruct(int(key)) for key in keys}
 
     def close(self) -> None:
-        """Release the metadata connection."""
+        """Release the metadata connection and the hold on the build."""
         self.metadata.close()
+        if self._hold is not None:
+            os.close(self._hold)
+            self._hold = None
+
+    def __del__(self) -> None:
+        # A reader dropped without close() (a bot swapping builds) releases its hold when collected.
+        if getattr(self, "_hold", None) is not None:
+            os.close(self._hold)  # type: ignore[arg-type]

@@ -82,6 +82,11 @@ BATCH = 500
 MAX_TOPK = 16_384
 #: Builds kept besides the current one, for readers still on it (as for FAISS).
 KEEP_PREVIOUS_BUILDS = 1
+#: Seconds a replaced build is kept whatever KEEP_PREVIOUS_BUILDS says: replicas notice a new build
+#: within RELOAD_CHECK_SECONDS (30) of their next question, so this leaves them ten such windows.
+#: (Milvus has no reader locks across machines; a replica idle for longer reloads when its
+#: collection is gone, see the bot's answerer.)
+PRUNE_GRACE_SECONDS = 300
 _CHUNK_FIELDS = ["chunk_id", "article_id", "start", "end", "text"]
 _ARTICLE_FIELDS = ["id", "title", "text", "date", "source", "url", "category", "fingerprint"]
 
@@ -474,13 +479,18 @@ class MilvusStore:
         return manifest, facts
 
     def _prune(self, current: str) -> None:
-        """Drop builds but the current and the newest previous complete one, and leftovers of killed builds."""
+        """Drop old builds and leftovers of killed builds, but not those a replica may still search.
+
+        Kept: the current build, the newest previous complete one, and every build replaced less
+        than :data:`PRUNE_GRACE_SECONDS` ago.
+        """
         prefix = f"{self.alias}_c_"
         try:
             names = sorted(n for n in self.client.list_collections() if n.startswith(prefix) and n != current)
             complete = [n for n in names
                         if MANIFEST_PROPERTY in (self.client.describe_collection(n).get("properties") or {})]
             keep = set(complete[-KEEP_PREVIOUS_BUILDS:]) if KEEP_PREVIOUS_BUILDS else set()
+            keep |= _recently_replaced(complete, current, datetime.now(UTC))
             for name in names:
                 if name not in keep:
                     for dropped in (name, _articles_name(name)):
@@ -509,6 +519,25 @@ class MilvusStore:
 def _build_name(collection: str, manifest: Manifest) -> str:
     """What names a build to readers: its collection and the id of its last write (build or update)."""
     return f"{collection}@{manifest.build_id}"
+
+
+def _build_time(collection: str) -> datetime | None:
+    """When a build collection was created, from its name (``<alias>_c_<%Y%m%dT%H%M%S%fZ>``)."""
+    try:
+        return datetime.strptime(collection.rpartition("_c_")[2], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _recently_replaced(complete: list[str], current: str, now: datetime) -> set[str]:
+    """Builds whose successor (the next newer build) was made less than the grace period before ``now``."""
+    ordered = sorted([*complete, current])
+    kept = set()
+    for older, newer in zip(ordered, ordered[1:], strict=False):
+        replaced = _build_time(newer)
+        if older != current and (replaced is None or (now - replaced).total_seconds() < PRUNE_GRACE_SECONDS):
+            kept.add(older)
+    return kept
 
 
 def _articles_name(chunks_name: str) -> str:

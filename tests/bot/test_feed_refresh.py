@@ -54,7 +54,8 @@ async def test_an_article_published_after_start_is_answered_after_the_next_refre
                                _paragraphs(late.record["text"]), url=late_url)
         question = question_from(late_article)
         async with start_bot(index_dir=index_dir, feeds_file=feeds, refresh_minutes=0.05,
-                             feed_delay_seconds=0.01, admin_ids=frozenset({42})) as application:
+                             feed_delay_seconds=0.01, admin_ids=frozenset({42}),
+                             feed_allowed_private_hosts=site.base.removeprefix("http://")) as application:
             state = bot_state(application)
             # The first refresh runs right after start and adds the article already in the feed.
             await _wait(lambda: state.answerer.retriever.manifest.articles == 5)

@@ -37,6 +37,11 @@ def build_archive(tmp_path: Path, env: dict[str, str], records: list[dict]) -> P
     return archive
 
 
+def allowing(env: dict[str, str], site: NewsSite) -> dict[str, str]:
+    """``env`` naming the site's loopback server in FEED_ALLOWED_PRIVATE_HOSTS (the fetcher refuses it otherwise)."""
+    return {**env, "FEED_ALLOWED_PRIVATE_HOSTS": site.base.removeprefix("http://")}
+
+
 def rss_site(pages: list[PageSpec]) -> NewsSite:
     """A local site listing ``pages`` in one RSS feed, ``/rss.xml``."""
     return NewsSite(pages, {"/rss.xml": [(f"/news/{p.slug}.html", p.record) for p in pages]})
@@ -48,12 +53,17 @@ def test_update_from_feeds_adds_articles_and_keeps_the_archive(tmp_path: Path, c
     pages = [PageSpec(r, f"p{n}") for n, r in enumerate(news_records[100:106])]
     feeds = tmp_path / "feeds.txt"
     with rss_site(pages) as site:
-        feeds.write_text(f"# local test site\n{site.url('/rss.xml')}\n{site.url('/broken.xml')}  # not a feed\n",
-                         encoding="utf-8")
+        cli_env = allowing(cli_env, site)
+        secret_feed = f"http://user:s3cretpw@{site.base.removeprefix('http://')}/private.xml?apikey=KEY123"
+        feeds.write_text(f"# local test site\n{site.url('/rss.xml')}\n{site.url('/broken.xml')}  # not a feed\n"
+                         f"{secret_feed}\n", encoding="utf-8")
         updated = run_cli("update", "--feeds", str(feeds), env=cli_env, cwd=tmp_path)
         assert updated.returncode == 0, updated.stderr
         assert "6 added" in updated.stderr
-        assert "1 failed" in updated.stderr
+        assert "2 failed" in updated.stderr
+        assert "/private.xml?…: feed: HTTP 404" in updated.stderr
+        assert "s3cretpw" not in updated.stderr + updated.stdout, "credentials in a feed URL are never printed"
+        assert "KEY123" not in updated.stderr + updated.stdout
         assert "broken.xml: feed: not an RSS or Atom feed" in updated.stderr
         assert "11 articles" in updated.stderr
         counts = re.search(r"(\d+) chunks \((\d+) embedded, (\d+) from the embedding cache, (\d+) reused\)",
@@ -100,6 +110,7 @@ def test_update_from_feeds_on_milvus_adds_to_the_collection(tmp_path: Path, cli_
     pages = [PageSpec(r, f"m{n}") for n, r in enumerate(news_records[110:113])]
     feeds = tmp_path / "feeds.txt"
     with rss_site(pages) as site:
+        env = allowing(env, site)
         feeds.write_text(site.url("/rss.xml") + "\n", encoding="utf-8")
         updated = run_cli("update", "--feeds", str(feeds), env=env, cwd=tmp_path)
         assert updated.returncode == 0, updated.stderr

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.hypothesis_profiles import load_profiles
+
+load_profiles()  # hypothesis examples per property: HYPOTHESIS_PROFILE=ci-slow for CI's slow step
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 NEWS_SAMPLE = SHARED / "data" / "news" / "ant_multisource.sample300.jsonl"

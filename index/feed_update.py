@@ -76,7 +76,8 @@ def fetch_settings(settings: IndexSettings) -> FetchSettings:
     """The fetcher's settings from the index settings (``FEED_*`` variables)."""
     return FetchSettings(timeout=settings.feed_timeout, delay=settings.feed_delay_seconds,
                          max_bytes=settings.feed_max_page_bytes, user_agent=settings.feed_user_agent,
-                         allowed_private_hosts=parse_allowed_hosts(settings.feed_allowed_private_hosts))
+                         allowed_private_hosts=parse_allowed_hosts(settings.feed_allowed_private_hosts),
+                         run_seconds=settings.feed_run_seconds)
 
 
 def feed_articles_dir(index_dir: Path) -> Path:

@@ -70,6 +70,8 @@ class IndexSettings(BaseSettings):
                                                             "may fetch although they resolve to private, loopback "
                                                             "or link-local addresses (FEED_ALLOWED_PRIVATE_HOSTS); "
                                                             "empty: public addresses only.")
+    feed_run_seconds: float = Field(600.0, gt=0, description="Time budget of one feed run; pages left when it is "
+                                                             "spent are fetched by the next run (FEED_RUN_SECONDS).")
     feed_delay_seconds: float = Field(1.0, ge=0, le=60, description="Least seconds between two requests to the same "
                                                                     "host (FEED_DELAY_SECONDS).")
     feed_max_page_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="Largest feed or page read, in decoded "

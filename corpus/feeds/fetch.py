@@ -67,19 +67,24 @@ class FetchSettings:
         allowed_private_hosts: ``host`` or ``host:port`` entries (lower case) that may resolve to
             private addresses (intranet feeds, the tests' servers on 127.0.0.1); see
             :func:`corpus.feeds.guard.parse_allowed_hosts`.
+        run_seconds: Time budget of one feed run: once spent, the remaining pages wait for the next
+            run, so slow sites cannot hold a run (and the bot's next refresh) for an hour.
     """
 
     timeout: float = 20.0
     delay: float = 1.0
-    max_bytes: int = 5 * 1024 * 1024
+    max_bytes: int = 2 * 1024 * 1024
     user_agent: str = DEFAULT_USER_AGENT
     allowed_private_hosts: frozenset[str] = field(default_factory=frozenset)
+    run_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:
             raise ValueError(f"timeout must be positive, got `{self.timeout}`")
         if self.delay < 0:
             raise ValueError(f"delay must not be negative, got `{self.delay}`")
+        if self.run_seconds <= 0:
+            raise ValueError(f"run_seconds must be positive, got `{self.run_seconds}`")
         if self.max_bytes < 1024:
             raise ValueError(f"max_bytes must be at least 1024, got `{self.max_bytes}`")
 

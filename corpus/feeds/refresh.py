@@ -21,6 +21,7 @@ caller decides what to do with the articles (``index.feed_update`` adds them inc
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -118,6 +119,9 @@ def refresh_feeds(feed_urls: Sequence[str], store: FeedStore, fetcher: Fetcher,
     def is_duplicate_url(key: str) -> bool:
         return key in run_urls or store.has_url(key) or known.has_url(key)
 
+    budget = fetcher.settings.run_seconds
+    ends = time.monotonic() + budget
+
     for feed_url in feed_urls:
         etag, last_modified = store.validators(feed_url)
         try:
@@ -147,6 +151,10 @@ def refresh_feeds(feed_urls: Sequence[str], store: FeedStore, fetcher: Fetcher,
             key = url_key(page_url)
             if is_duplicate_url(key):
                 report.duplicates += 1
+                continue
+            if time.monotonic() > ends:
+                report.failures.append(FeedFailure(feed_url, f"page: not fetched, the run's {budget:g} s are spent; "
+                                                             f"fetched next run", feed_url))
                 continue
             if on_item is not None:
                 on_item(page_url)

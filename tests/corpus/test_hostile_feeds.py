@@ -340,3 +340,36 @@ def test_damaged_compressed_bodies_are_refused_not_crashing() -> None:
 def test_the_address_kinds_cover_ipv4_mapped_ipv6() -> None:
     mapped = ipaddress.IPv6Address("::ffff:192.168.0.1")
     assert guard._address_kind(mapped) == "private"
+
+
+def test_a_run_stops_fetching_when_its_time_budget_is_spent(tmp_path: Path, news_records: list[dict]) -> None:
+    """A stalled site cannot hold a run (and so the bot's next refresh): what is left waits for the next run."""
+    records = [r for r in news_records[150:] if len(r["text"]) > 400][:3]
+
+    def slow_page(record: dict) -> Any:
+        def route(handler: BaseHTTPRequestHandler) -> None:
+            time.sleep(0.4)
+            respond(handler, 200, page_html(PageSpec(record, "s"), "http://x").encode(),
+                    {"Content-Type": "text/html; charset=utf-8"})
+        return route
+
+    routes: dict[str, Any] = {f"/p{n}.html": slow_page(r) for n, r in enumerate(records)}
+
+    def feed(handler: BaseHTTPRequestHandler) -> None:
+        items = "".join(f"<item><title>t</title><link>{server.url(f'/p{n}.html')}</link></item>" for n in range(3))
+        respond(handler, 200, f'<rss version="2.0"><channel><title>ت</title>{items}</channel></rss>'.encode(),
+                {"Content-Type": "application/rss+xml", "ETag": '"v1"'})
+
+    routes["/rss.xml"] = feed
+    server = ScriptedServer(routes)
+    store = FeedStore(tmp_path / "index")
+    with server, Fetcher(allowing(server.host, run_seconds=0.2)) as fetcher:
+        first = refresh_feeds([server.url("/rss.xml")], store, fetcher)
+        assert len(first.articles) == 1
+        assert [f.reason for f in first.failures] == ["page: not fetched, the run's 0.2 s are spent; "
+                                                      "fetched next run"] * 2
+        assert store.validators(server.url("/rss.xml")) == (None, None), "a partial feed keeps no validators"
+    with server, Fetcher(allowing(server.host)) as fetcher:
+        second = refresh_feeds([server.url("/rss.xml")], store, fetcher)
+    store.close()
+    assert {a.title for a in second.articles} == {r["title"] for r in records[1:]}

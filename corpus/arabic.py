@@ -52,8 +52,10 @@ def _fold_char(char: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Fold Arabic text to its matching form: no diacritics, one alef, ي/ه finals, ASCII digits,
-    punctuation turned into spaces, Latin lower-cased, white space collapsed.
+    """Fold Arabic text to its matching form (never applied to what is quoted).
+
+    No diacritics, one alef, ي/ه finals, ASCII digits, punctuation turned into spaces, Latin
+    lower-cased, white space collapsed.
 
     >>> normalise("الإمارات العربيّة المتّحدة ٢٠١٨!")
     'الامارات العربيه المتحده 2018'

@@ -154,13 +154,15 @@ def extract_article(page: str, hints: PageHints | None = None, repairs: list[str
     elements = sum(1 for _ in itertools.islice(tree.iter(), MAX_PAGE_ELEMENTS + 1))
     if elements > MAX_PAGE_ELEMENTS:
         raise ExtractionFailed(f"page has too many elements (over {MAX_PAGE_ELEMENTS:,}) to be a news article")
-    found = trafilatura.bare_extraction(tree, url=hints.url or None, with_metadata=True, include_comments=False,
-                                        include_tables=False, include_images=False, include_links=False,
-                                        favor_precision=True, config=_config())
+    extracted = trafilatura.bare_extraction(tree, url=hints.url or None, with_metadata=True, include_comments=False,
+                                            include_tables=False, include_images=False, include_links=False,
+                                            favor_precision=True, config=_config())
+    found = extracted if extracted is not None and not isinstance(extracted, dict) else None
     body = _clean(found.text or "") if found is not None else ""
     if len(body) < MIN_BODY_CHARS:
         raise ExtractionFailed(f"no article text found in the page ({len(body)} characters of body, at least "
                                f"{MIN_BODY_CHARS} needed)")
+    assert found is not None  # a body was found
     notes = repairs if repairs is not None else []
     title = _clean(found.title or "").replace("\n", " ") or hints.title.strip()
     if not title:

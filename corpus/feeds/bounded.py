@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, cast
 
 #: Largest piece of decoded output produced by one step (Brotli's limit is approximate: ~1.5×).
 PIECE = 64 * 1024
@@ -88,8 +89,8 @@ def _zstd(chunks: Iterable[bytes]) -> Iterator[bytes]:
         import zstandard
     except ImportError:
         raise BodyRefused("zstd-encoded body, and no zstd decoder is installed") from None
-    reader = zstandard.ZstdDecompressor().stream_reader(_ChunkReader(chunks), read_size=16 * 1024,
-                                                         read_across_frames=True)
+    source = cast("BinaryIO", _ChunkReader(chunks))  # zstandard only calls read(size)
+    reader = zstandard.ZstdDecompressor().stream_reader(source, read_size=16 * 1024, read_across_frames=True)
     try:
         while piece := reader.read(PIECE):
             yield piece
@@ -99,7 +100,7 @@ def _zstd(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 def _brotli(chunks: Iterable[bytes]) -> Iterator[bytes]:
     try:
-        import brotli  # type: ignore[import-not-found]
+        import brotli
     except ImportError:
         raise BodyRefused("Brotli-encoded body, which was not asked for (no decoder installed)") from None
     decoder = brotli.Decompressor()

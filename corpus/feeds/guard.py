@@ -31,7 +31,7 @@ from typing import Any
 import httpcore
 
 #: An httpcore socket option: ``(level, option, value)`` (or a 4-tuple with a buffer length).
-SocketOption = tuple[int, int, int | bytes | None] | tuple[int, int, None, int]
+SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 
 
 class BlockedAddress(Exception):
@@ -130,7 +130,7 @@ def deadline(seconds: float) -> Iterator[None]:
 
 def _time_left(timeout: float | None) -> float | None:
     """The timeout to give one socket operation: the smaller of its own and what the deadline leaves."""
-    at = getattr(_deadline, "at", None)
+    at: float | None = getattr(_deadline, "at", None)
     if at is None:
         return timeout
     left = at - time.monotonic()

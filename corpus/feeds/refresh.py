@@ -20,6 +20,7 @@ caller decides what to do with the articles (``index.feed_update`` adds them inc
 
 from __future__ import annotations
 
+import calendar
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -206,7 +207,7 @@ def _parse_feed(answer: Fetched) -> Any:
 def _hints(entry: Any, feed_title: str, page_url: str) -> PageHints:
     """What the feed item says about its page (title, time, section), for fields the page lacks."""
     stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-    date = datetime(*stamp[:6], tzinfo=UTC) if stamp else None
+    date = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None  # feedparser's are UTC
     tags = entry.get("tags") or []
     category = str(tags[0].get("term") or "").strip() if tags else ""
     return PageHints(title=str(entry.get("title") or "").strip(), date=date, source=feed_title, url=page_url,

@@ -55,6 +55,8 @@ DATE: Final = "التاريخ: {day}"
 UNTITLED: Final = "بلا عنوان"
 UNKNOWN_NAME: Final = "غير معروف"
 ALSO_IN: Final = "ورد الخبر نفسه أيضاً في: {sources}"
+#: Closes a list of outlets cut short (the "also reported in" line, /about): how many more there are.
+ALSO_IN_OTHERS: Final = "ومصادر أخرى ({count})"
 
 NO_ANSWER: Final = (
     "عذراً، لم أجد في الأرشيف ما يجيب عن سؤالك.\n"

@@ -77,3 +77,16 @@ def mark_line_starts(pieces: Sequence[str], at_line_start: bool = True) -> list[
 def strip_marks(text: str) -> str:
     """Remove the marks this module adds, recovering the verbatim text."""
     return text.translate({ord(mark): None for mark in MARKS})
+
+
+#: Bidi embedding, override and isolate controls (LRE RLE PDF LRO RLO, LRI RLI FSI PDI). Unlike the
+#: marks (LRM, RLM, ALM), which act only where they stand, each of these changes the direction of
+#: everything after it up to its terminator or the end of the line, so one raw U+202E in a headline
+#: would reverse the rest of the bot's own line.
+BIDI_CONTROLS = frozenset(chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+_NO_BIDI_CONTROLS = {ord(char): None for char in BIDI_CONTROLS}
+
+
+def drop_bidi_controls(text: str) -> str:
+    """``text`` without :data:`BIDI_CONTROLS` (they are invisible, so what is read stays the same)."""
+    return text.translate(_NO_BIDI_CONTROLS)

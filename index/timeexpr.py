@@ -190,6 +190,8 @@ _WEEKDAY = "(?:ال)?" + _alt(_WEEKDAY_OF)
 
 #: Prepositions left out of a label ("في الأسبوع الماضي" → "الأسبوع الماضي"); منذ and يوم stay.
 _DROPPED_LEADS = frozenset(_n(["في", "خلال", "طوال", "بتاريخ", "على مدى", "على مدار"]))
+#: Bidi controls removed from the user's words before they become a label (see :meth:`_Scan.words`).
+_NO_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
 _KEPT = {"/": "/", "\u060d": "/", "-": "-", "\u2013": "-", "\u2014": "-", ".": "."}
 
 
@@ -240,7 +242,13 @@ class _Scan:
         return first, last
 
     def words(self, match: re.Match[str]) -> str:
-        """Return the user's words for ``match`` as typed, without a leading في/خلال/طوال."""
+        """Return the user's words for ``match`` as typed, without a leading في/خلال/طوال.
+
+        The words become the period's label, a line the bot writes, so bidi embedding, override
+        and isolate controls (U+202A–U+202E, U+2066–U+2069, invisible and folded away for
+        matching) are dropped with the marks LRM/RLM/ALM: an unterminated U+202E would reverse
+        the rest of the bot's line. White space runs become one space, so a label is one line.
+        """
         start = match.start()
         lead = match.groupdict().get("lead")
         if lead and (lead in _DROPPED_LEADS or lead[1:] in _DROPPED_LEADS):
@@ -248,7 +256,7 @@ class _Scan:
         while self.text[start] == " ":
             start += 1
         first, last = self.span(start, match.end())
-        return self.original[first:last]
+        return " ".join(self.original[first:last].translate(_NO_BIDI_CONTROLS).split())
 
     def previous_word(self, start: int) -> str:
         """Return the normalised word before ``start``, without a prefixed article or conjunction."""

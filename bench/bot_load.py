@@ -20,9 +20,15 @@ Prints a table and writes JSON (``--json``):
 
 Exit code 0 when every check holds, 1 when one fails or ``--max-seconds`` runs out.
 
+With the outgoing limiter on (as deployed), PTB's ``AIORateLimiter`` spaces every Bot API call
+at Telegram's 30/s, which bounds answers per second whatever the CPU. ``--no-outgoing-limiter``
+runs the same bot without it (the fake server has no flood limit) to measure the answering
+core's own throughput: search, rendering and sending.
+
     python bench/bot_load.py --users 5 --questions 4        # a quick check, under a minute
     python bench/bot_load.py                                # 50 users x 20 questions
     python bench/bot_load.py --index bench/results/calibration-index   # the 300-article index
+    python bench/bot_load.py --index /tmp/idx300 --no-outgoing-limiter --json bench/results/bot_load_nolimit.json
 
 No network: loopback only, the model from ~/.cache/akhbar.
 """
@@ -58,6 +64,15 @@ LIMITED = html.escape(messages.RATE_LIMITED.split("{")[0])
 #: The limit's window: longer than any run, so no user regains a slot while it lasts.
 WINDOW_SECONDS = 3600
 FIRST_USER_CHAT = 10_000
+#: ``akhbar-bot`` with PTB's outgoing rate limiter off (``--no-outgoing-limiter``); a benchmark-only
+#: switch, so it is a keyword of ``build_application`` the CLI never passes, not a setting.
+WITHOUT_OUTGOING_LIMITER = (
+    "import functools, sys\n"
+    "import bot.app\n"
+    "bot.app.build_application = functools.partial(bot.app.build_application, outgoing_limiter=False)\n"
+    "from bot.cli import main\n"
+    "sys.argv[0] = 'akhbar-bot'\n"
+    "main()\n")
 
 
 def ends_reply(call: Call) -> bool:
@@ -91,7 +106,7 @@ class BotProcess:
     """``python -m bot`` (what ``akhbar-bot`` runs) polling the fake server, its log in ``workdir``."""
 
     def __init__(self, server: FakeTelegram, index: Path, model: str, limit: int, workdir: Path,
-                 threshold: float | None = None) -> None:
+                 threshold: float | None = None, outgoing_limiter: bool = True) -> None:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": server.base_url,
                "INDEX_DIR": str(index), "EMBEDDING_MODEL": model, "FEEDBACK_DB": str(workdir / "feedback.sqlite"),
                "FEEDBACK_SALT": "bench", "RATE_LIMIT_QUESTIONS": str(limit),
@@ -102,7 +117,8 @@ class BotProcess:
         cwd = workdir / "bot"  # an empty folder: no .env, and nothing that shadows a package on sys.path
         cwd.mkdir()
         with self.log.open("wb") as log:  # the child keeps its own descriptor
-            self.process = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=cwd, stdout=log,
+            command = ["-m", "bot"] if outgoing_limiter else ["-c", WITHOUT_OUTGOING_LIMITER]
+            self.process = subprocess.Popen([sys.executable, *command], env=env, cwd=cwd, stdout=log,
                                             stderr=subprocess.STDOUT)
 
     def memory_mb(self) -> dict[str, float]:
@@ -249,6 +265,7 @@ def summarise(server: FakeTelegram, plan: Plan, results: list[UserResult], elaps
         "latency_ms": latency_ms(latencies),
         "seconds": round(elapsed, 1),
         "answers_per_second": round(sum(answered) / elapsed, 2) if elapsed else 0.0,
+        "typing_actions": len(server.requests("sendChatAction")),
         "rss_mb": {"after_warmup": round(before["rss"], 1), "after_load": round(after["rss"], 1),
                    "growth": round(after["rss"] - before["rss"], 1), "peak": round(after["peak"], 1)},
         "limiter": {"limit": plan.questions, "window_seconds": WINDOW_SECONDS,
@@ -263,7 +280,8 @@ async def serve_and_load(index: Path, args: argparse.Namespace, plan: Plan, pool
     """The fake server and the bot process around :func:`load`; both stopped whatever happens."""
     server = FakeTelegram()
     await server.start()
-    bot = BotProcess(server, index, args.model, plan.questions, workdir, args.no_answer_threshold)
+    bot = BotProcess(server, index, args.model, plan.questions, workdir, args.no_answer_threshold,
+                     outgoing_limiter=not args.no_outgoing_limiter)
     try:
         await wait_ready(server, bot, args.startup_seconds)
         return await load(server, bot, plan, pool)
@@ -287,8 +305,11 @@ def build_sample_index(target: Path, model: str, timeout: float) -> Path:
 def print_table(summary: dict[str, object]) -> None:
     """The figures a reader looks for first, then each check."""
     plan, replies, latency, rss, checks = (summary[k] for k in ("plan", "replies", "latency_ms", "rss_mb", "checks"))
-    assert isinstance(plan, dict) and isinstance(replies, dict) and isinstance(latency, dict)
-    assert isinstance(rss, dict) and isinstance(checks, dict)
+    assert isinstance(plan, dict)
+    assert isinstance(replies, dict)
+    assert isinstance(latency, dict)
+    assert isinstance(rss, dict)
+    assert isinstance(checks, dict)
     rows = [
         ("users x questions", f"{plan['users']} x {plan['questions']} (+{plan['extra']} for "
                               f"{plan['heavy_users']} heavy users; limit {plan['questions']} per user)"),
@@ -298,6 +319,7 @@ def print_table(summary: dict[str, object]) -> None:
         ("lost / extra replies", f"{summary['lost']} / {summary['extra']}"),
         ("latency p50/p95/p99/max", " / ".join(f"{value:.0f}" for value in latency.values()) + " ms"),
         ("answers per second", f"{summary['answers_per_second']} (over {summary['seconds']} s)"),
+        ("typing actions sent", summary["typing_actions"]),
         ("bot RSS warm -> loaded", f"{rss['after_warmup']:.0f} -> {rss['after_load']:.0f} MB "
                                    f"({rss['growth']:+.1f} MB), peak {rss['peak']:.0f} MB"),
     ]
@@ -330,6 +352,9 @@ def options() -> argparse.Namespace:
                         help="seconds the bot may take to load its model and index (default 180)")
     parser.add_argument("--max-seconds", type=float, default=1800.0,
                         help="the whole run, index build included, stops after this (default 1800)")
+    parser.add_argument("--no-outgoing-limiter", action="store_true",
+                        help="run the bot without PTB's outgoing rate limiter (30 calls/s), to measure the answering "
+                             "core's own throughput; the deployed bot always has it")
     parser.add_argument("--json", type=Path, default=RESULTS / "bot_load.json", help="where to write the results")
     args = parser.parse_args()
     if min(args.users, args.questions) < 1 or min(args.extra, args.warmup) < 0:
@@ -361,6 +386,8 @@ def main() -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
     summary["index"] = str(args.index or "corpus/sample (built for this run)")
+    summary["outgoing_limiter"] = not args.no_outgoing_limiter
+    print(f"{'outgoing limiter':<26} {'on' if summary['outgoing_limiter'] else 'off (--no-outgoing-limiter)'}")
     print_table(summary)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -10,8 +10,10 @@ atomically. :meth:`Answerer.reload_due` notices the switch with one ``readlink``
 ``RELOAD_CHECK_SECONDS``); :meth:`Answerer.reload` opens the new build with the already loaded
 model and swaps one reference. A question in flight took its own reference to the old retriever,
 so it finishes on the old build; the old retriever is left to the garbage collector rather than
-closed, because such a question may still be reading it. A build that fails to open is logged
-and remembered, and the old one keeps serving.
+closed, because such a question may still be reading it. A build that fails to open while
+``current`` still names it is logged as damaged and remembered, and the old one keeps serving;
+one that ``current`` stopped naming meanwhile (replaced, then pruned by later publishes) was not
+damaged, just gone, so the reload goes on with the build that replaced it.
 
 The no-answer rule lives here too (:func:`top_relevance`), so the bot, the console and
 ``bench/calibrate_no_answer.py`` apply exactly the same one.
@@ -45,6 +47,10 @@ from index.stores import open_store
 from index.timeexpr import TimeRange
 
 logger = logging.getLogger(__name__)
+
+#: Builds tried by one reload: the one ``current`` names, then (if it was replaced meanwhile,
+#: e.g. pruned by two quick publishes) the ones that replaced it.
+RELOAD_ATTEMPTS = 3
 
 
 def top_relevance(passages: Sequence[Passage]) -> float:
@@ -246,17 +252,34 @@ class Answerer:
 
     def _reload(self) -> ReloadResult:
         target = self._current_build()
-        if target is not None and target == self.build_id:
-            return ReloadResult(target, swapped=False)
-        try:
-            fresh = Retriever.open(self.settings.index_dir, settings=self.settings,
-                                   embedder=self._retriever.embedder)
-        except AkhbarIndexError as error:
+        for attempt in range(1, RELOAD_ATTEMPTS + 1):
+            if target is not None and target == self.build_id:
+                return ReloadResult(target, swapped=False)
+            try:
+                fresh = Retriever.open(self.settings.index_dir, settings=self.settings,
+                                       embedder=self._retriever.embedder)
+            except AkhbarIndexError as error:
+                now = self._current_build()
+                if now != target and attempt < RELOAD_ATTEMPTS:
+                    # Replaced (and maybe pruned) while it was being opened: not damaged, just gone.
+                    logger.info("build %s was replaced by %s while it was being opened; opening that one",
+                                target, now)
+                    target = now
+                    continue
+                return self._reload_failed(target, now, error)
+            self._retriever = fresh
+            self.build_id = fresh.build_dir.name
+            self._failed_build = None
+            logger.info("now serving index build %s", self.build_id)
+            return ReloadResult(self.build_id, swapped=True)
+        raise AssertionError("unreachable: the last attempt returns")  # pragma: no cover
+
+    def _reload_failed(self, target: str | None, now: str | None, error: AkhbarIndexError) -> ReloadResult:
+        """Keep the serving build: call the new one damaged only if it stayed current while failing."""
+        if now != target:
+            logger.warning("keeping build %s: the index kept switching builds while reloading (last %s): %s",
+                           self.build_id, now, error)
+        else:
             self._failed_build = target
             logger.error("keeping build %s: the new build %s cannot be opened: %s", self.build_id, target, error)
-            return ReloadResult(self.build_id, swapped=False, error=str(error))
-        self._retriever = fresh
-        self.build_id = fresh.build_dir.name
-        self._failed_build = None
-        logger.info("now serving index build %s", self.build_id)
-        return ReloadResult(self.build_id, swapped=True)
+        return ReloadResult(self.build_id, swapped=False, error=str(error))

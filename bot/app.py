@@ -13,12 +13,17 @@ included) and hands the error to :func:`bot.handlers.on_error`. Updates are hand
 concurrently (each question searches in a worker thread). The index is opened once, in
 ``post_init``, and kept in ``bot_data``; with ``FEEDS_FILE`` set, ``post_init`` also schedules the
 periodic feed refresh (:mod:`bot.refresh`) on PTB's job queue.
+
+Webhook mode never runs without ``WEBHOOK_SECRET_TOKEN`` (:func:`webhook_secret`): PTB's webhook
+server then refuses (403) every POST whose secret header differs, so only Telegram can deliver
+updates; without it anyone who finds the URL could forge them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +40,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import handlers, messages
+from bot import commands, handlers, messages
 from bot.answerer import Answerer
 from bot.callbacks import FEEDBACK_PREFIX, MORE_PREFIX
 from bot.delivery import RetryingRequest
@@ -62,19 +67,64 @@ class MissingToken(RuntimeError):
     """``TELEGRAM_BOT_TOKEN`` is not set (the console mode needs none)."""
 
 
+class MissingWebhookSecret(RuntimeError):
+    """Webhook mode without a usable ``WEBHOOK_SECRET_TOKEN``: anyone reaching the URL could forge updates."""
+
+
+#: What Telegram accepts as a webhook secret (``setWebhook``): 1-256 of these characters.
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def webhook_secret(settings: BotSettings) -> str:
+    """The webhook's secret token, checked; webhook mode never starts without one.
+
+    Without it the webhook server takes any POST as an update from Telegram, so whoever can
+    reach ``WEBHOOK_URL`` can speak as any user in any chat: an admin's ``/reload``, questions
+    past the allow-list and the rate limit. PTB's server answers 403 to a request whose
+    ``X-Telegram-Bot-Api-Secret-Token`` header differs from the token registered here.
+
+    Raises:
+        MissingWebhookSecret: unset, empty, or not 1-256 of ``A-Z a-z 0-9 _ -`` (Telegram would refuse it).
+    """
+    secret = settings.webhook_secret_token.get_secret_value().strip() if settings.webhook_secret_token else ""
+    if not secret:
+        raise MissingWebhookSecret("WEBHOOK_SECRET_TOKEN is not set: webhook mode (WEBHOOK_URL) needs it, or "
+                                   "anyone who finds the URL can forge updates; set it to a random string, e.g. "
+                                   "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    if not _SECRET_TOKEN.fullmatch(secret):
+        raise MissingWebhookSecret("WEBHOOK_SECRET_TOKEN must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    return secret
+
+
+def webhook_options(settings: BotSettings) -> dict[str, Any]:
+    """Arguments of PTB's ``run_webhook``/``start_webhook`` for ``settings``, the secret token included.
+
+    Raises:
+        MissingWebhookSecret: see :func:`webhook_secret`.
+    """
+    assert settings.webhook_url, "webhook mode needs WEBHOOK_URL"
+    return {"listen": settings.webhook_listen, "port": settings.webhook_port,
+            "url_path": urlsplit(settings.webhook_url).path.lstrip("/"), "webhook_url": settings.webhook_url,
+            "secret_token": webhook_secret(settings), "allowed_updates": ALLOWED_UPDATES}
+
+
 def file_url(base_url: str) -> str:
     """The Bot API file URL matching ``base_url`` (``…/bot`` → ``…/file/bot``)."""
     head, sep, tail = base_url.rpartition("/bot")
     return f"{head}/file/bot{tail}" if sep else base_url.rstrip("/") + "/file/bot"
 
 
-def build_application(settings: BotSettings, *, embedder: Embedder | None = None) -> App:
+def build_application(settings: BotSettings, *, embedder: Embedder | None = None,
+                      outgoing_limiter: bool = True) -> App:
     """Build the bot: token and Bot API URL from ``settings``, flood control, handlers, state.
 
     Args:
         settings: Everything configurable (token, URLs, index, limits).
         embedder: A model already in memory to open the index with (tests, tools); else
             ``post_init`` loads the configured one.
+        outgoing_limiter: PTB's ``AIORateLimiter`` on outgoing calls. Off only to measure the
+            answering core against a fake Bot API (``bench/bot_load.py --no-outgoing-limiter``):
+            real Telegram answers a flood with 429, which then costs replies. Not a setting.
 
     Raises:
         MissingToken: ``TELEGRAM_BOT_TOKEN`` is not set.
@@ -82,20 +132,20 @@ def build_application(settings: BotSettings, *, embedder: Embedder | None = None
     token = settings.token
     if not token:
         raise MissingToken("TELEGRAM_BOT_TOKEN is not set")
-    timeouts = {"connect_timeout": settings.telegram_timeout, "read_timeout": settings.telegram_timeout,
-                "write_timeout": settings.telegram_timeout}
-    application = (ApplicationBuilder()
-                   .token(token)
-                   .base_url(settings.telegram_base_url)
-                   .base_file_url(file_url(settings.telegram_base_url))
-                   .request(RetryingRequest(retries=settings.telegram_retries, backoff=settings.telegram_retry_seconds,
-                                            connection_pool_size=CONNECTIONS, **timeouts))
-                   .get_updates_request(HTTPXRequest(connection_pool_size=1, **timeouts))
-                   .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES))
-                   .concurrent_updates(CONCURRENT_UPDATES)
-                   .post_init(post_init)
-                   .post_shutdown(post_shutdown)
-                   .build())
+    timeouts: dict[str, Any] = {"connect_timeout": settings.telegram_timeout,
+                                "read_timeout": settings.telegram_timeout, "write_timeout": settings.telegram_timeout}
+    builder = (ApplicationBuilder()
+               .token(token)
+               .base_url(settings.telegram_base_url)
+               .base_file_url(file_url(settings.telegram_base_url))
+               .request(RetryingRequest(retries=settings.telegram_retries, backoff=settings.telegram_retry_seconds,
+                                        connection_pool_size=CONNECTIONS, **timeouts))
+               .get_updates_request(HTTPXRequest(connection_pool_size=1, **timeouts))
+               .concurrent_updates(CONCURRENT_UPDATES)
+               .post_init(post_init)
+               .post_shutdown(post_shutdown))
+    application = (builder.rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES)) if outgoing_limiter
+                   else builder).build()
     application.bot_data[STATE_KEY] = BotState.create(settings, embedder)
     register_handlers(application)
     return application
@@ -105,10 +155,10 @@ def register_handlers(application: App) -> None:
     """Wire every handler: the allow-list gate first, then commands, questions, buttons, errors."""
     new_messages = filters.UpdateType.MESSAGE
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
-    for name, callback in (("start", handlers.start_command), ("help", handlers.help_command),
-                           ("about", handlers.about_command), ("ask", handlers.ask_command),
-                           ("new", handlers.new_command),
-                           ("stats", handlers.stats_command), ("reload", handlers.reload_command)):
+    for name, callback in (("start", commands.start_command), ("help", commands.help_command),
+                           ("about", commands.about_command), ("ask", handlers.ask_command),
+                           ("new", commands.new_command),
+                           ("stats", commands.stats_command), ("reload", commands.reload_command)):
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     text = filters.TEXT & ~filters.COMMAND & new_messages
     application.add_handler(MessageHandler(text & filters.ChatType.PRIVATE, handlers.on_private_text))
@@ -149,12 +199,9 @@ def run(application: App, settings: BotSettings) -> None:
 
     Raises:
         telegram.error.InvalidToken: Telegram rejected the token (at the first ``getMe``).
+        MissingWebhookSecret: webhook mode without ``WEBHOOK_SECRET_TOKEN`` (checked before serving).
     """
     if settings.webhook_url:
-        secret = settings.webhook_secret_token.get_secret_value() if settings.webhook_secret_token else None
-        application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
-                                url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                                webhook_url=settings.webhook_url, secret_token=secret,
-                                allowed_updates=ALLOWED_UPDATES)
+        application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)

@@ -97,12 +97,17 @@ def _run_console(settings: BotSettings) -> None:
 
 
 def _run_telegram(settings: BotSettings) -> None:
-    from bot.app import build_application, run
+    from bot.app import MissingWebhookSecret, build_application, run, webhook_secret
 
     token = settings.token
     if not token:
         raise _fail("TELEGRAM_BOT_TOKEN is not set: put the token @BotFather gave you in .env or the "
                     "environment, or try the bot without Telegram: akhbar-bot --console")
+    if settings.webhook_url:
+        try:
+            webhook_secret(settings)  # before anything is opened: a forged-update hole must not start
+        except MissingWebhookSecret as error:
+            raise _fail(str(error)) from None
     store = open_store(settings)  # the FAISS directory or the Milvus collection, whichever is configured
     try:
         if not store.exists():

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from index.timeexpr import TimeRange
 
@@ -254,7 +254,7 @@ class SqliteContext:
             self._db.close()
 
 
-def _turn(row: tuple) -> Turn:
+def _turn(row: tuple[Any, ...]) -> Turn:
     query, article_ids, message_ids, since, until, label, at = row
     period = TimeRange(date.fromisoformat(since), date.fromisoformat(until), label or "") if since and until else None
     return Turn(query=query, article_ids=tuple(json.loads(article_ids)), period=period,

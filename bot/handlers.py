@@ -2,9 +2,17 @@
 
 * In a private chat any text is a question; in a group the bot answers when mentioned, when a
   message replies to it, or on ``/ask <question>``.
-* A question is searched off the event loop (``asyncio.to_thread``) while the chat shows
-  "typing", so many chats are served at once; the reply is Telegram HTML with link previews off
-  and, under its last message, buttons ordered for right-to-left readers: 👎 👍 المزيد.
+* A question is searched off the event loop (``asyncio.to_thread``), so many chats are served at
+  once; the reply is Telegram HTML with link previews off and, under its last message, buttons
+  ordered for right-to-left readers: 👎 👍 المزيد.
+* "typing…" is shown only when an answer takes longer than ``TYPING_DELAY`` (and renewed while it
+  lasts): outgoing calls share one flood budget (30/s), and a typing action before every fast
+  answer halved the answers the bot could send per second.
+* Every reply to a user counts against that user's rate limit (:func:`within_rate_limit`):
+  questions, refusals of empty or over-long ones, and the commands (:mod:`bot.commands`), so no
+  one can make the bot send unbounded messages. The limit is per sender: a user, or the chat an
+  anonymous group admin (or a channel) speaks as, so anonymous admins of one group share one
+  bucket but not one across every group.
 * Buttons carry ids only (:mod:`bot.callbacks`); forged or expired ones get a short notice.
 * Each answered question is remembered for its conversation (:mod:`bot.context`): a follow-up
   ("ومتى؟") is completed from the last one, or from the answer it replies to; ``/new`` forgets.
@@ -48,8 +56,7 @@ from bot.callbacks import (
 )
 from bot.context import Turn, chat_key, conversation_key
 from bot.delivery import outcome_unknown
-from bot.render import about_values, answer_note, html_message, no_answer_text, number, render_html
-from bot.rtl import isolate
+from bot.render import answer_note, guard, html_message, no_answer_text, number, render_html
 from bot.state import BotState, bot_state
 from index import BadQuery
 
@@ -57,6 +64,10 @@ logger = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+#: Seconds an answer may take before "typing…" is shown; and how often it is renewed after
+#: that (Telegram shows it for about 5 s).
+TYPING_DELAY = 1.0
+TYPING_RENEW = 4.5
 
 
 # -- sending ------------------------------------------------------------------------------------
@@ -70,6 +81,10 @@ async def send_html(context: Context, chat_id: int, text: str, *, reply_to: int 
         message, so it is taken as sent, not sent again (at most once, see :mod:`bot.delivery`).
     """
     reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    guarded = guard(text)
+    if guarded is not text:
+        logger.warning("a message to chat %s was over Telegram's length limit and was cut", chat_id)
+        text = guarded
     try:
         return await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                               link_preview_options=NO_PREVIEW, reply_parameters=reply,
@@ -140,11 +155,26 @@ async def send_answer(context: Context, chat_id: int, answer: Answer, qid: str |
 
 
 async def _typing(context: Context, chat_id: int) -> None:
-    """Show "typing…" while searching; a failure here must not cost the answer."""
+    """Show "typing…"; a failure here must not cost the answer."""
     try:
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
     except TelegramError as error:
         logger.debug("chat action failed: %s", error)
+
+
+async def _typing_while_slow(context: Context, chat_id: int, done: asyncio.Event) -> None:
+    """Show "typing…" once ``done`` has not been set for ``TYPING_DELAY`` s, renewed until it is.
+
+    An action already being sent is finished, not cancelled, so it never arrives after the answer.
+    """
+    wait = TYPING_DELAY
+    while True:
+        try:
+            await asyncio.wait_for(done.wait(), wait)
+            return
+        except TimeoutError:
+            await _typing(context, chat_id)
+            wait = TYPING_RENEW
 
 
 # -- the allow-list gate --------------------------------------------------------------------------
@@ -215,22 +245,23 @@ async def ask_command(update: Update, context: Context) -> None:
 
 
 async def ask(update: Update, context: Context, question: str) -> None:
-    """Check, rate-limit, search off the loop (following the conversation) and send the first page."""
+    """Rate-limit, check, search off the loop (following the conversation) and send the first page."""
     started = time.perf_counter()
     state = bot_state(context)
     chat = update.effective_chat
     if chat is None:
         return
+    if not await within_rate_limit(update, context, state):
+        return
     if refusal := question_refusal(question):
         template, values = refusal
         await reply_html(update, context, html_message(template, **values))
         return
-    if not await _within_rate_limit(update, context, state):
-        return
     _schedule_reload(context, state)
-    conversation, chat_hash = _conversation(update, state)
+    conversation, chat_hash = conversation_keys(update, state)
     replied = _replied_answer(update, context.bot)
-    typing = asyncio.create_task(_typing(context, chat.id))
+    done = asyncio.Event()
+    typing = asyncio.create_task(_typing_while_slow(context, chat.id, done))
     try:
         previous = await asyncio.to_thread(state.context.previous, conversation, chat_hash, replied)
         answer = await asyncio.to_thread(state.answerer.answer, question, previous=previous)
@@ -238,6 +269,7 @@ async def ask(update: Update, context: Context, question: str) -> None:
         await reply_html(update, context, html_message(messages.EMPTY_QUESTION))
         return
     finally:
+        done.set()
         await typing
     qid = state.questions.add(answer.question, chat.id, answer.plan) if answer.answered else None
     sent = await send_answer(context, chat.id, answer, qid, reply_target(update))
@@ -247,7 +279,7 @@ async def ask(update: Update, context: Context, question: str) -> None:
     state.stats.record(time.perf_counter() - started, answer.answered)
 
 
-def _conversation(update: Update, state: BotState) -> tuple[str, str]:
+def conversation_keys(update: Update, state: BotState) -> tuple[str, str]:
     """Keys of the update's conversation (the chat, or the user within a group) and of its chat."""
     chat, user = update.effective_chat, update.effective_user
     salt = state.settings.feedback_salt.get_secret_value()
@@ -266,10 +298,22 @@ def _replied_answer(update: Update, bot: ExtBot[None]) -> int | None:
     return replied.message_id
 
 
-async def _within_rate_limit(update: Update, context: Context, state: BotState) -> bool:
-    """Count a question against its user's window; tell the user once when over it."""
+def rate_limit_key(update: Update) -> int:
+    """Whose window an update counts in: its sender (a user, or the chat an anonymous admin speaks as).
+
+    Anonymous group admins all arrive as one Telegram user (``GroupAnonymousBot``) with the group
+    as ``sender_chat``; keyed by that user they would share one bucket across every group.
+    """
+    message = update.effective_message
+    if update.callback_query is None and message is not None and message.sender_chat is not None:
+        return message.sender_chat.id
     user, chat = update.effective_user, update.effective_chat
-    key = user.id if user else chat.id if chat else 0
+    return user.id if user else chat.id if chat else 0
+
+
+async def within_rate_limit(update: Update, context: Context, state: BotState) -> bool:
+    """Count one reply against its sender's window; tell the sender once when over it, then stay silent."""
+    key = rate_limit_key(update)
     decision = state.limiter.acquire(key)
     if decision.allowed:
         return True
@@ -338,7 +382,7 @@ async def on_more(update: Update, context: Context) -> None:
     if not press.page.has_more or press.page.more_sent:
         await press.query.answer()
         return
-    if not await _within_rate_limit(update, context, state):
+    if not await within_rate_limit(update, context, state):
         return
     press.page.more_sent = True
     await press.query.answer()
@@ -380,70 +424,6 @@ async def on_feedback(update: Update, context: Context) -> None:
 async def on_unknown_button(update: Update, context: Context) -> None:
     """Callback data this bot never sends: answer it (stops the spinner) and ignore it."""
     await genuine_press(update, context, MoreRequest)
-
-
-# -- commands -------------------------------------------------------------------------------------
-
-async def start_command(update: Update, context: Context) -> None:
-    """/start: welcome and what the bot does."""
-    await reply_html(update, context, html_message(messages.START))
-
-
-async def help_command(update: Update, context: Context) -> None:
-    """/help: what the bot does, how to ask, what the archive covers."""
-    await reply_html(update, context, html_message(messages.HELP))
-
-
-async def new_command(update: Update, context: Context) -> None:
-    """/new: forget the conversation, so the next question is not read as a follow-up."""
-    state = bot_state(context)
-    conversation, _ = _conversation(update, state)
-    await asyncio.to_thread(state.context.clear, conversation)
-    await reply_html(update, context, html_message(messages.NEW_CONVERSATION))
-
-
-async def about_command(update: Update, context: Context) -> None:
-    """/about: articles, sources, date range, newest article and build time of the serving index."""
-    retriever = bot_state(context).answerer.retriever
-    sources, date_range, newest = await asyncio.to_thread(
-        lambda: (retriever.metadata.sources(), retriever.metadata.date_range(), retriever.metadata.newest_date()))
-    values = about_values(retriever.manifest.articles, sources, date_range, retriever.manifest.built_at, newest)
-    await reply_html(update, context, html_message(messages.ABOUT, **values))
-
-
-def _is_admin(update: Update, state: BotState) -> bool:
-    user = update.effective_user
-    return user is not None and user.id in state.settings.admin_ids
-
-
-async def stats_command(update: Update, context: Context) -> None:
-    """/stats (admins): questions served, no-answer rate, latency p50/p95, feedback counts."""
-    state = bot_state(context)
-    if not _is_admin(update, state):
-        await reply_html(update, context, html_message(messages.ADMIN_ONLY))
-        return
-    good, bad = await asyncio.to_thread(state.feedback.counts)
-    p50, p95 = (_millis(state.stats.percentile(q)) for q in (50, 95))
-    await reply_html(update, context, html_message(
-        messages.STATS, served=number(state.stats.served), no_answer_rate=isolate(f"{state.stats.no_answer_rate:.0%}"),
-        p50=p50, p95=p95, good=number(good), bad=number(bad), build=isolate(state.answerer.build_id)))
-
-
-def _millis(seconds: float | None) -> str:
-    """Seconds as isolated whole milliseconds, or a dash before the first question."""
-    return number(seconds * 1000) if seconds is not None else "—"
-
-
-async def reload_command(update: Update, context: Context) -> None:
-    """/reload (admins): open the build ``INDEX_DIR/current`` names now, keeping the old one on failure."""
-    state = bot_state(context)
-    if not _is_admin(update, state):
-        await reply_html(update, context, html_message(messages.ADMIN_ONLY))
-        return
-    result = await asyncio.to_thread(state.answerer.reload)
-    template = messages.RELOAD_FAILED if result.error else messages.RELOADED if result.swapped \
-        else messages.RELOAD_UNCHANGED
-    await reply_html(update, context, html_message(template, build=isolate(state.answerer.build_id)))
 
 
 # -- errors ---------------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ class BotSettings(IndexSettings):
     webhook_listen: str = Field("127.0.0.1", description="Address the webhook server binds to.")
     webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds to.")
     webhook_secret_token: SecretStr | None = Field(
-        None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with each webhook call.")
+        None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with each webhook call; "
+                          "required when WEBHOOK_URL is set (1-256 of A-Z a-z 0-9 _ -), else the bot refuses to start.")
     feedback_db: Path = Field(Path("data/feedback.sqlite"), description="SQLite file for 👍/👎 feedback.")
     feedback_salt: SecretStr = Field(
         SecretStr(""), description="Salt of the sha256 that replaces user ids in the feedback table.")

@@ -2,7 +2,8 @@
 
 The index fixtures live in ``tests/index/conftest.py`` and are only visible under that folder;
 they are re-exported here so the bot tests search the same 60 real articles, built once per
-session with the tiny model.
+session with the tiny model. Hypothesis profiles ("default", "ci-slow") are loaded for every
+folder by ``tests/conftest.py`` (``tests/hypothesis_profiles.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _no_bot_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.fixture()
+@pytest.fixture
 def make_settings(small_index: Path, tiny_model_dir: Path, tmp_path: Path) -> Callable[..., BotSettings]:  # noqa: F811
     """Settings over the small index and tiny model; lexical search, so tiny-model questions are meaningful."""
 
@@ -47,20 +48,20 @@ def make_settings(small_index: Path, tiny_model_dir: Path, tmp_path: Path) -> Ca
     return make
 
 
-@pytest.fixture()
+@pytest.fixture
 def known_articles(news_records: list[dict]) -> list[Article]:
     """The first 60 real articles (those in the small index), as the reader types them."""
     return [Article(id=r["id"], title=r["title"], text=r["text"], source=r.get("source", ""), url=r.get("url", ""))
             for r in news_records[:60]]
 
 
-@pytest.fixture()
+@pytest.fixture
 def by_url(known_articles: list[Article]) -> dict[str, Article]:
     """The known articles by URL (the link an answer names)."""
     return {a.url: a for a in known_articles}
 
 
-@pytest.fixture()
+@pytest.fixture
 async def fake_telegram() -> AsyncIterator[FakeTelegram]:
     """The fake Bot API, listening on 127.0.0.1 for the test's duration."""
     server = FakeTelegram()
@@ -71,7 +72,7 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
         await server.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def start_bot(fake_telegram: FakeTelegram, make_settings: Callable[..., BotSettings], tiny_embedder: Any
               ) -> Callable[..., contextlib.AbstractAsyncContextManager[Any]]:
     """``async with start_bot(**settings) as app``: the real application polling the fake server.
@@ -89,7 +90,7 @@ def start_bot(fake_telegram: FakeTelegram, make_settings: Callable[..., BotSetti
     return start
 
 
-@pytest.fixture()
+@pytest.fixture
 def capture_answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     """Record every Answer the bot computes (to know which passages a reply was made from)."""
     from bot.answerer import Answerer

@@ -2,9 +2,9 @@
 
 The real application talks to it through PTB's ``base_url``. It implements the methods the bot
 uses — ``getMe``, ``deleteWebhook``, ``getUpdates`` (long polling from a queue, honouring
-``offset`` and ``timeout``), ``sendMessage``, ``sendChatAction``, ``answerCallbackQuery``,
-``editMessageReplyMarkup``, ``setMyCommands``, ``getMyCommands`` — and behaves like Telegram
-where it matters to the tests:
+``offset`` and ``timeout``), ``setWebhook``, ``sendMessage``, ``sendChatAction``,
+``answerCallbackQuery``, ``editMessageReplyMarkup``, ``setMyCommands``, ``getMyCommands`` — and
+behaves like Telegram where it matters to the tests:
 
 * a wrong token gets 401 Unauthorized;
 * ``sendMessage`` with HTML that Telegram would refuse gets 400 "can't parse entities";
@@ -129,6 +129,8 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self.delivered_at: dict[int, float] = {}
         self.commands: list[dict[str, Any]] = []
+        #: The parameters of the last ``setWebhook`` (url, secret_token, …); empty when none is set.
+        self.webhook: dict[str, Any] = {}
         self.port = 0
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -300,6 +302,11 @@ class FakeTelegram:
         return 200, {"ok": True, "result": BOT_USER}
 
     def _deleteWebhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        self.webhook = {}
+        return 200, {"ok": True, "result": True}
+
+    def _setWebhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        self.webhook = dict(params)
         return 200, {"ok": True, "result": True}
 
     def _setMyCommands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from bot.answerer import Answerer, question_refusal, top_relevance
 from bot.settings import BotSettings
-from index import BadQuery, build_index
+from index import BadQuery, Retriever, build_index
 from index.store import current_build_id
 from tests.bot.helpers import question_from
 from tests.index.conftest import write_jsonl
@@ -43,7 +44,9 @@ def test_below_the_threshold_is_no_answer(make_settings: Callable[..., BotSettin
     assert not above.answer(question).answered
     assert top_relevance([]) == -1.0
     beyond = Answerer.open(make_settings(no_answer_threshold=-1.0), tiny_embedder).answer(question, offset=99)
-    assert beyond.passages == () and not beyond.answered and not beyond.has_more, "an empty page is no answer"
+    assert beyond.passages == ()
+    assert not beyond.answered, "an empty page is no answer"
+    assert not beyond.has_more
 
 
 def test_bad_questions(make_settings: Callable[..., BotSettings], tiny_embedder) -> None:
@@ -108,3 +111,37 @@ def test_reload_checks_are_rate_limited(make_settings: Callable[..., BotSettings
     answerer._current_build = lambda: calls.append(1) or "another"  # type: ignore[method-assign]
     assert not answerer.reload_due()
     assert calls == []
+
+
+def test_a_build_pruned_while_it_was_being_opened_is_not_called_damaged(
+        tmp_path: Path, tiny_embedder, tiny_model_dir: Path, news_records: list[dict], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Review finding #13: two publishes during a reload prune the build it was opening."""
+    index_dir = tmp_path / "index"
+    first = _build(index_dir, news_records[100:103], tiny_embedder, tmp_path, "a")
+    settings = BotSettings(_env_file=None, index_dir=index_dir, embedding_model=str(tiny_model_dir),
+                           search_mode="lexical", no_answer_threshold=-1.0, reload_check_seconds=0)
+    answerer = Answerer.open(settings, tiny_embedder)
+    second = _build(index_dir, news_records[103:106], tiny_embedder, tmp_path, "b")
+    original = Retriever.open
+    opened: list[str] = []
+    newer: list[str] = []
+
+    def racing(path, **kwargs):  # noqa: ANN001, ANN003, ANN202 - the classmethod's signature
+        opened.append(Path(current_build_id(index_dir) or "").name)
+        if len(opened) == 1:  # the reload read "current" (the second build); two builds publish meanwhile
+            newer.extend(_build(index_dir, news_records[n:n + 3], tiny_embedder, tmp_path, f"c{n}") for n in (106, 109))
+            assert not (index_dir / "builds" / second).exists(), "the build being opened was pruned"
+            return original(index_dir / "builds" / second, **kwargs)
+        return original(path, **kwargs)
+
+    monkeypatch.setattr("bot.answerer.Retriever.open", racing)
+    caplog.set_level(logging.INFO, logger="bot.answerer")
+    assert answerer.build_id == first
+    result = answerer.reload()
+    assert result.swapped, result
+    assert result.error is None
+    assert answerer.build_id == newer[-1], "it went on with the build that replaced the pruned one"
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == [], "no false 'damaged, rebuild it'"
+    assert "was replaced by" in caplog.text
+    assert answerer.answer(f"ماذا جاء في الخبر: {news_records[110]['title']}").passages

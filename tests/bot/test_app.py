@@ -32,11 +32,13 @@ def test_the_application_is_wired_once(make_settings: Callable[..., BotSettings]
     assert (request.retries, request.backoff, request.read_timeout) == (3, 0.5, 5.0)
     assert application.concurrent_updates > 1
     gate = application.handlers[-1]
-    assert len(gate) == 1 and isinstance(gate[0], TypeHandler), "the allow-list gate runs before everything"
+    assert len(gate) == 1
+    assert isinstance(gate[0], TypeHandler), "the allow-list gate runs before everything"
     commands = {name for h in application.handlers[0] if isinstance(h, CommandHandler) for name in h.commands}
     assert commands == {"start", "help", "about", "ask", "new", "stats", "reload"}
     buttons = [h for h in application.handlers[0] if isinstance(h, CallbackQueryHandler)]
-    assert len(buttons) == 3 and buttons[-1].pattern is None, "unknown button data is caught last"
+    assert len(buttons) == 3
+    assert buttons[-1].pattern is None, "unknown button data is caught last"
     assert application.error_handlers
 
 

@@ -92,7 +92,9 @@ def test_a_rejected_token_stops_with_a_clear_message(small_index: Path, tiny_mod
 def test_a_bad_setting_is_named() -> None:
     result = runner.invoke(app, ["--console"], env={"ADMIN_IDS": "[1, 2]"})
     assert result.exit_code == 1
-    assert "admin_ids" in result.stderr and "[1, 2]" in result.stderr and "comma-separated" in result.stderr
+    assert "admin_ids" in result.stderr
+    assert "[1, 2]" in result.stderr
+    assert "comma-separated" in result.stderr
 
 
 def test_help_explains_every_option() -> None:

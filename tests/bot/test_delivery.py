@@ -53,7 +53,7 @@ class Script:
         return outcome, b"{}"
 
 
-@pytest.fixture()
+@pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The backoff sleeps, recorded instead of slept."""
     slept: list[float] = []

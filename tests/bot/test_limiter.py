@@ -17,7 +17,7 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture()
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

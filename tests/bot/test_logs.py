@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import logging
 
-from bot.logs import REDACTED, redact_secrets
+import pytest
+
+from bot.logs import REDACTED, install_record_redaction, redact_secrets, uninstall_record_redaction
 
 
 def logged_with(secrets_per_call: list[list[str]], text: str) -> str:
@@ -37,3 +39,37 @@ def test_secrets_are_redacted_in_messages_and_tracebacks() -> None:
 def test_a_later_call_adds_its_secrets_to_handlers_already_wrapped() -> None:
     printed = logged_with([["first-secret", ""], ["second-secret"]], "first-secret second-secret")
     assert "secret" not in printed.replace(REDACTED, "")
+
+
+def test_handlers_added_after_redaction_never_see_a_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    """Review finding #16: any handler, on any logger, added at any time, prints records already redacted."""
+    secret = "987654:AAH-SECRET-TOKEN-VALUE_xyz"
+    parent, child = logging.getLogger("test-late"), logging.getLogger("test-late.child.grandchild")
+    parent.propagate = False
+    parent.setLevel(logging.DEBUG)
+    stream = io.StringIO()
+    install_record_redaction([secret, ""])
+    handler = logging.StreamHandler(stream)  # added after the redaction was set up
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    parent.addHandler(handler)
+    try:
+        child.warning("HTTP Request: POST http://127.0.0.1:1/bot%s/getMe %s", secret, {"token": secret})
+        try:
+            raise ConnectionError(f"lost /bot{secret}/sendMessage")
+        except ConnectionError:
+            child.exception("calling failed")
+        child.error("where: %s", secret, stack_info=True)
+        child.info("not a format %s %s", secret)  # a broken %-format still never prints the secret
+    finally:
+        parent.removeHandler(handler)
+        uninstall_record_redaction()
+    printed = stream.getvalue()
+    reported = capsys.readouterr().err  # logging's own report of the broken format
+    assert "Logging error" in reported
+    assert "SECRET-TOKEN" not in reported
+    assert "SECRET-TOKEN" not in printed
+    assert f"/bot{REDACTED}/getMe" in printed
+    assert f"ConnectionError: lost /bot{REDACTED}/sendMessage" in printed
+    assert "Stack (most recent call last)" in printed
+    after = logging.getLogger("test-late").makeRecord("x", logging.INFO, __file__, 1, secret, None, None)
+    assert after.getMessage() == secret, "uninstalled: the previous record factory is back"

@@ -29,13 +29,16 @@ def test_answerer_on_milvus_answers_and_hot_reloads_a_new_build(
 
     first = build(news_records[100:105], "one")
     answerer = Answerer.open(settings, tiny_embedder)
-    assert answerer.build_id == first and not answerer.reload_due()
+    assert answerer.build_id == first
+    assert not answerer.reload_due()
     old = news_records[101]
     assert answerer.answer(f"ماذا جاء في الخبر: {old['title']}").passages[0].article.id == old["id"]
 
     second = build(news_records[108:113], "two")
-    assert second != first and answerer.reload_due()
-    assert answerer.reload().swapped and answerer.build_id == second
+    assert second != first
+    assert answerer.reload_due()
+    assert answerer.reload().swapped
+    assert answerer.build_id == second
     new = news_records[110]
     assert answerer.answer(f"ماذا جاء في الخبر: {new['title']}").passages[0].article.id == new["id"]
 
@@ -45,5 +48,6 @@ def test_answerer_on_milvus_answers_and_hot_reloads_a_new_build(
     build_index([write_jsonl(tmp_path / "three.jsonl", news_records[108:115])], settings.index_dir, tiny_embedder,
                 incremental=True, store=store)
     store.close()
-    assert answerer.reload_due() and answerer.reload().swapped
+    assert answerer.reload_due()
+    assert answerer.reload().swapped
     assert answerer.retriever.manifest.articles == 7

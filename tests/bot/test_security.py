@@ -20,7 +20,7 @@ import pytest
 
 from bot import messages
 from bot.answerer import Answerer
-from bot.logs import REDACTED, configure_bot_logging
+from bot.logs import REDACTED, configure_bot_logging, uninstall_record_redaction
 from corpus.types import Article
 from tests.bot.builders import callback_update
 from tests.bot.fake_telegram import DROP, TOKEN, FakeTelegram, server_error
@@ -35,13 +35,14 @@ def stored_votes(path: Path) -> int:
         return int(db.execute("SELECT count(*) FROM feedback").fetchone()[0])
 
 
-@pytest.fixture()
+@pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """Undo :func:`configure_bot_logging` (levels, and the redacting formatters it puts on root handlers)."""
+    """Undo :func:`configure_bot_logging` (levels, the record factory, the formatters it puts on root handlers)."""
     names = ("httpx", "httpcore", "bot", "telegram.ext")
     levels = {name: logging.getLogger(name).level for name in names}
     formatters = [(h, h.formatter) for h in logging.getLogger().handlers]
     yield
+    uninstall_record_redaction()
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
     for handler, formatter in formatters:

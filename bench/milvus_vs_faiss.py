@@ -2,7 +2,7 @@
 
 What it runs (each measured step in a fresh child process, so its memory is its own):
 
-* **migrate** — ``index.migrate`` copies a FAISS index into a Milvus Lite file (what
+* **migrate** — ``index.build.migrate`` copies a FAISS index into a Milvus Lite file (what
   ``akhbar-index migrate --to milvus`` does): no embedding, the same vectors and chunks.
 * **query**, once per store — ``Retriever.search(k=5)`` in dense, lexical and hybrid mode with one
   query thread over N archive headlines (after 10 warm-up questions): p50/p95/p99 in ms, the
@@ -73,7 +73,7 @@ def settings_for(task: dict[str, Any]):  # noqa: ANN201
 
 def migrate_step(task: dict[str, Any]) -> dict[str, Any]:
     """Copy the FAISS index into the Milvus Lite file."""
-    from index.migrate import migrate
+    from index.build.migrate import migrate
     from index.stores import open_store
 
     settings = settings_for(task)

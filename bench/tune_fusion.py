@@ -1,7 +1,7 @@
 """Choose the hybrid fusion parameters on all development sets at once, never on one.
 
 For every question of every set it records the dense and the lexical candidate pools once
-(top 100 chunks each), then scores a grid of :class:`index.fusion.FusionWeights` offline and
+(top 100 chunks each), then scores a grid of :class:`index.search.fusion.FusionWeights` offline and
 prints, per setting, R@1 and R@5 per set and the worst margin over the best single-method
 baseline (dense or lexical) across sets. The default should maximise that worst margin: a
 setting that wins big on one set and loses on another is exactly what we must not ship.
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from index import IndexSettings, load_embedder
-from index.fusion import FusionWeights, fuse
+from index.search.fusion import FusionWeights, fuse
 
 from eval_quality import SETS, open_set  # type: ignore[import-not-found]  # noqa: I001
 

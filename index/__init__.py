@@ -20,8 +20,8 @@ from index.errors import (
     IndexNotFound,
     StoreUnavailable,
 )
-from index.passage import Passage, Quote
-from index.retriever import Retriever, SearchFilters
+from index.search.passage import Passage, Quote
+from index.search.retriever import Retriever, SearchFilters
 from index.settings import IndexSettings
 from index.timeexpr import TimeQuery, TimeRange, parse_time
 

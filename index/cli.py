@@ -32,12 +32,12 @@ from index.builder import BuildReport, build_index
 from index.embedcache import open_cache
 from index.embedding import load_embedder
 from index.errors import AkhbarIndexError, BadQuery
-from index.retriever import Retriever
+from index.search.retriever import Retriever
 from index.settings import IndexSettings, SearchMode, VectorStoreKind
 from index.stores import IndexStore, open_store
 
 if TYPE_CHECKING:  # imported where used: the feed libraries load only for --feeds
-    from index.feed_update import IndexedArticles
+    from index.build.feeds import IndexedArticles
 
 app = typer.Typer(help="Build and query Akhbar's Arabic news index.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -121,7 +121,7 @@ def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, w
               add_only: bool = False) -> BuildReport:
     """Load the model and build or update with a progress bar; shared by ``build`` and the bot.
 
-    ``add_only`` keeps every article of the current build (an update from feeds, see :mod:`index.feed_update`).
+    ``add_only`` keeps every article of the current build (an update from feeds, see :mod:`index.build.feeds`).
     """
     console.print(f"loading model {settings.embedding_model} ({settings.embedding_backend}) …")
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
@@ -180,7 +180,7 @@ FeedsOption = Annotated[Path | None, typer.Option(
 
 def _indexed(settings: IndexSettings) -> IndexedArticles:
     """What the configured index holds, read once for a whole feed run (and its pending count)."""
-    from index.feed_update import IndexedArticles
+    from index.build.feeds import IndexedArticles
 
     return IndexedArticles(open_store(settings))
 
@@ -189,7 +189,7 @@ def _fetch_feeds(settings: IndexSettings, feeds: Path, indexed: IndexedArticles)
     """Run the feeds once into ``INDEX_DIR/feeds/``, print what came of it; exit 1 on a bad feed list."""
     from corpus.feeds import BadFeedList, read_feed_list
     from corpus.feeds.fetch import public_url
-    from index.feed_update import fetch_feeds, fetch_settings
+    from index.build.feeds import fetch_feeds, fetch_settings
 
     try:
         urls = read_feed_list(feeds)
@@ -214,7 +214,7 @@ def _fetch_feeds(settings: IndexSettings, feeds: Path, indexed: IndexedArticles)
 
 
 def _with_feed_articles(settings: IndexSettings, sources: list[Path]) -> list[Path]:
-    from index.feed_update import feed_articles_dir
+    from index.build.feeds import feed_articles_dir
 
     folder = feed_articles_dir(settings.index_dir)
     return [*sources, folder] if folder.is_dir() else sources
@@ -280,7 +280,7 @@ def update(
     if paths:
         _build_and_report(settings, _with_feed_articles(settings, paths), incremental=True, wait=wait)
         return
-    from index.feed_update import feed_articles_dir, pending_articles
+    from index.build.feeds import feed_articles_dir, pending_articles
 
     if not pending_articles(settings.index_dir, indexed):
         console.print("nothing new to index: the index is unchanged")
@@ -373,7 +373,7 @@ def migrate(
 
     Example: MILVUS_URI=http://milvus:19530 akhbar-index migrate --to milvus --index data/index
     """
-    from index.migrate import migrate as copy_index
+    from index.build.migrate import migrate as copy_index
 
     settings = _settings(index)
     source = open_store(settings.model_copy(update={"vector_store": "faiss" if to == "milvus" else "milvus"}))

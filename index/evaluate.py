@@ -29,7 +29,7 @@ from corpus import Article, ChunkerSettings
 from index.builder import build_index
 from index.embedding import Embedder
 from index.progress import NullProgress, Progress
-from index.retriever import Retriever
+from index.search.retriever import Retriever
 from index.settings import IndexSettings, SearchMode
 from index.stores import open_store
 

@@ -1,18 +1,7 @@
-"""Search filters: the restrictions a question may carry, executed inside each store's search."""
+"""Transitional alias of :mod:`index.search.filters` (moved); removed once every importer uses the new path."""
 
-from __future__ import annotations
+import sys
 
-from dataclasses import dataclass
-from datetime import date
+import index.search.filters as _moved
 
-
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Optional restrictions; every field narrows the search, inside it."""
-
-    sources: tuple[str, ...] = ()
-    since: date | None = None
-    until: date | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.sources or self.since or self.until)
+sys.modules[__name__] = _moved

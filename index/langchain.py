@@ -1,68 +1,7 @@
-"""LangChain adapter: :class:`index.Retriever` as a ``langchain_core`` ``BaseRetriever``.
+"""Transitional alias of :mod:`index.search.langchain` (moved); removed once every importer uses the new path."""
 
-For users who compose Akhbar into LangChain pipelines. Documents carry the verbatim chunk as
-``page_content`` and everything needed to cite it in ``metadata``. Searching uses the same
-retriever (and filters) as the bot; ``k`` may be set at construction or per call.
-"""
+import sys
 
-from __future__ import annotations
+import index.search.langchain as _moved
 
-import asyncio
-from datetime import date
-from typing import Any
-
-from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, Field
-
-from index.passage import Passage
-from index.retriever import Retriever
-
-
-def passage_to_document(passage: Passage) -> Document:
-    """A LangChain Document for one passage (metadata: article_id, title, date, source, url, score, start, end)."""
-    article = passage.article
-    return Document(
-        page_content=passage.chunk.text,
-        id=passage.chunk.id,
-        metadata={
-            "article_id": article.id, "title": article.title,
-            "date": article.date.isoformat() if article.date else None, "source": article.source,
-            "url": article.url, "score": passage.score, "start": passage.chunk.start, "end": passage.chunk.end,
-            "quote": passage.quote.text,
-        },
-    )
-
-
-class AkhbarLangChainRetriever(BaseRetriever):
-    """Retrieves Arabic news passages as ``Document``s.
-
-    Args:
-        retriever: An open :class:`index.Retriever`.
-        k: Documents per query (overridable per call with ``invoke(query, k=3)``).
-        sources: Only these outlets.
-        since: Only articles from this day on.
-        until: Only articles up to this day.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    retriever: Retriever
-    k: int = Field(default=4, ge=1, le=100)
-    sources: list[str] = Field(default_factory=list)
-    since: date | None = None
-    until: date | None = None
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                **kwargs: Any) -> list[Document]:
-        k = int(kwargs.get("k", self.k))
-        passages = self.retriever.search(query, k=k, sources=kwargs.get("sources", self.sources),
-                                         since=kwargs.get("since", self.since), until=kwargs.get("until", self.until))
-        return [passage_to_document(p) for p in passages]
-
-    async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,
-                                       **kwargs: Any) -> list[Document]:
-        # Search is CPU-bound: run it in a worker thread so the event loop stays responsive.
-        return await asyncio.to_thread(self._get_relevant_documents, query,
-                                       run_manager=run_manager.get_sync(), **kwargs)
+sys.modules[__name__] = _moved

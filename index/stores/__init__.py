@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.settings import IndexSettings
 from index.stores.base import BuildContent, IndexStore, Metadata, PreviousBuild, Restriction, StoreReader
-from index.stores.faiss_store import FaissStore
+from index.stores.faiss.store import FaissStore
 
 
 def open_store(settings: IndexSettings, index_dir: Path | None = None) -> IndexStore:
@@ -27,7 +27,7 @@ def open_store(settings: IndexSettings, index_dir: Path | None = None) -> IndexS
     """
     folder = Path(index_dir) if index_dir is not None else settings.index_dir
     if settings.vector_store == "milvus":
-        from index.stores.milvus_store import MilvusStore
+        from index.stores.milvus.store import MilvusStore
 
         token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
         return MilvusStore(settings.milvus_uri, settings.milvus_collection, token=token, lock_dir=folder,

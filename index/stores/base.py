@@ -26,9 +26,9 @@ import numpy as np
 
 from corpus import Article, Chunk, ChunkerSettings
 from index.embedding import Embedder
-from index.filters import SearchFilters
-from index.manifest import Manifest
-from index.vectors import VectorIndexKind
+from index.search.filters import SearchFilters
+from index.settings import VectorIndexKind
+from index.stores.manifest import Manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +114,8 @@ class StoreReader(Protocol):
 
     manifest: Manifest
     metadata: Metadata
-    #: The build directory (FAISS) or the build's collection (Milvus): ``.name`` is the build's name.
-    location: Path
+    #: Names the build served: the build directory's name (FAISS), ``<collection>@<build id>`` (Milvus).
+    build_id: str
 
     @property
     def size(self) -> int:

@@ -1,7 +1,7 @@
-"""BM25 as sparse vectors, so Milvus scores the lexical side exactly as :mod:`index.lexical` does.
+"""BM25 as sparse vectors, so Milvus scores the lexical side exactly as :mod:`index.stores.lexical` does.
 
 Each chunk's vector holds, per term, the BM25 weight bm25s precomputes (idf × saturated term
-frequency, ``k1``/``b`` of :mod:`index.lexical`, over our Arabic-normalised, light-stemmed tokens);
+frequency, ``k1``/``b`` of :mod:`index.stores.lexical`, over our Arabic-normalised, light-stemmed tokens);
 the question's vector holds its term counts. Their inner product — what Milvus's
 ``SPARSE_INVERTED_INDEX`` with metric ``IP`` computes — is bm25s's score of the chunk.
 
@@ -27,7 +27,7 @@ import bm25s
 import numpy as np
 
 from corpus.arabic import lexical_tokens
-from index.lexical import BM25_B, BM25_K1
+from index.stores.lexical import BM25_B, BM25_K1
 
 #: Sparse dimensions Milvus accepts: 0 … 2³² − 2.
 _DIMENSIONS = 2**32 - 1

@@ -21,7 +21,7 @@ from index import (
     Retriever,
     build_index,
 )
-from index.store import build_lock, resolve_build
+from index.stores.faiss.layout import build_lock, resolve_build
 from tests.index.conftest import QUESTIONS, assert_same_answers, edited_corpus, write_jsonl
 
 
@@ -64,7 +64,7 @@ def test_a_failed_build_leaves_the_previous_index_current(
     def crash(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("index.stores.faiss_store.write_metadata", crash)
+    monkeypatch.setattr("index.stores.faiss.store.write_metadata", crash)
     with pytest.raises(OSError, match="disk full"):
         build_index([write_jsonl(tmp_path / "b.jsonl", news_records[10:20])], index_dir, tiny_embedder)
     assert resolve_build(index_dir) == current

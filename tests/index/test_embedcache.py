@@ -87,6 +87,6 @@ def test_a_rebuild_after_the_index_is_lost_embeds_nothing(tmp_path: Path, news_r
     assert first.embedded_chunks == first.chunks - first.cached_chunks and first.embedded_chunks > 0
     again = build_index([corpus], tmp_path / "b", tiny_embedder, ChunkerSettings(120, 20), cache=cache)
     assert again.embedded_chunks == 0 and again.cached_chunks == again.chunks
-    from index.vectors import read_vectors
+    from index.stores.faiss.vectors import read_vectors
     np.testing.assert_array_equal(read_vectors(first.build_dir / "vectors.faiss").reconstruct_n(0, first.chunks),
                                   read_vectors(again.build_dir / "vectors.faiss").reconstruct_n(0, again.chunks))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from index.manifest import Manifest
-from index.store import current_build_id, resolve_build
+from index.stores.manifest import Manifest
+from index.stores.faiss.layout import current_build_id, resolve_build
 from tests.corpus.news_site import NewsSite, PageSpec, page_html
 from tests.index.conftest import write_jsonl
 from tests.index.test_cli import run_cli

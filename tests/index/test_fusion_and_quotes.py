@@ -7,9 +7,9 @@ import json
 import pytest
 
 from corpus import Article, Chunk
-from index.fusion import FusionWeights, fuse, normalise_scores
+from index.search.fusion import FusionWeights, fuse, normalise_scores
 from index import quotes as quote_module
-from index.quotes import QuoteSelector
+from index.search.quotes import QuoteSelector
 from tests.conftest import QA_DIR
 
 

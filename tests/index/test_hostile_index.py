@@ -10,11 +10,11 @@ import pytest
 
 from index import IndexCorrupt, Retriever, build_index
 from index.errors import FeedsBusy
-from index.feed_update import FEEDS_LOCK, IndexedArticles, fetch_feeds
-from index.manifest import MANIFEST_NAME
-from index.store import BUILDS, build_lock, file_lock, resolve_build
+from index.build.feeds import FEEDS_LOCK, IndexedArticles, fetch_feeds
+from index.stores.manifest import MANIFEST_NAME
+from index.stores.faiss.layout import BUILDS, build_lock, file_lock, resolve_build
 from index.stores import FaissStore
-from index.stores.milvus_store import PRUNE_GRACE_SECONDS, _recently_replaced
+from index.stores.milvus.schema import PRUNE_GRACE_SECONDS, recently_replaced
 from tests.index.conftest import write_jsonl
 
 
@@ -76,7 +76,7 @@ def test_milvus_keeps_builds_replaced_within_the_grace_period() -> None:
 
     # Builds made 60, 30, 3 and 1 minutes ago: each was replaced when the next one was made.
     made_60, made_30, made_3, current = name(60), name(30), name(3), name(1)
-    kept = _recently_replaced([made_60, made_30, made_3], current, now)
+    kept = recently_replaced([made_60, made_30, made_3], current, now)
     assert PRUNE_GRACE_SECONDS == 300
     assert kept == {made_30, made_3}, "replaced 3 and 1 minutes ago: kept; replaced 30 minutes ago: not"
 

@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from index import IndexSettings, Retriever
-from index.langchain import AkhbarLangChainRetriever
+from index.search.langchain import AkhbarLangChainRetriever
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -20,9 +20,9 @@ from pydantic import ValidationError
 from index import IndexSettings, Retriever, SentenceTransformerEmbedder, build_index, load_embedder
 from index.embedding import DEFAULT_EMBEDDING_BACKEND, model_prompts
 from index.errors import ModelUnavailable
-from index.manifest import Manifest
+from index.stores.manifest import Manifest
 from index.onnx_embedding import MARKER_FILE, MODEL_FILE, OnnxEmbedder, ensure_onnx_model, onnx_model_dir
-from index.store import resolve_build
+from index.stores.faiss.layout import resolve_build
 from tests.index.conftest import write_jsonl
 
 #: Least cosine to torch fp32 on the tiny model: fp32 export is the same computation; int8 is

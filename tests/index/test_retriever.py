@@ -16,7 +16,7 @@ def retriever(request: pytest.FixtureRequest, small_index: Path, tiny_model_dir:
     """The 60-article index on each store: FAISS as built, Milvus (Lite) as ``migrate`` copies it."""
     settings = IndexSettings(index_dir=small_index, embedding_model=str(tiny_model_dir), _env_file=None)
     if request.param == "milvus":
-        from index.migrate import migrate
+        from index.build.migrate import migrate
         from index.stores import open_store
 
         settings = settings.model_copy(update={"vector_store": "milvus", "milvus_uri": str(

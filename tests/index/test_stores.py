@@ -17,7 +17,7 @@ import pytest
 from corpus import ChunkerSettings
 from index import IndexMismatch, IndexNotFound, IndexSettings, Retriever, build_index
 from index.errors import StoreUnavailable
-from index.migrate import migrate
+from index.build.migrate import migrate
 from index.stores import open_store
 from tests.index.conftest import QUESTIONS, assert_same_answers, edited_corpus, write_jsonl
 
@@ -138,7 +138,7 @@ def test_missing_index_says_how_to_build_it(kind: str, tmp_path: Path, tiny_mode
 
 def test_milvus_collection_of_another_model_or_layout_is_refused(tmp_path: Path, tiny_embedder,  # noqa: ANN001
                                                                   tiny_model_dir: Path, news_records) -> None:
-    from index.stores.milvus_store import MANIFEST_PROPERTY
+    from index.stores.milvus.store import MANIFEST_PROPERTY
 
     settings = store_settings("milvus", tmp_path, tiny_model_dir)
     build(settings, write_jsonl(tmp_path / "a.jsonl", news_records[:5]), tiny_embedder)

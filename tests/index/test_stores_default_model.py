@@ -13,7 +13,7 @@ import pytest
 
 from index import IndexSettings, Retriever
 from index.evaluate import build_eval_index, load_qa_set, score
-from index.migrate import migrate
+from index.build.migrate import migrate
 from index.stores import open_store
 from tests.conftest import NEWS_HEADLINES, QA_DIR
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from index import vectors
-from index.vectors import chosen_kind, read_vectors, search_vectors, write_vectors
+from index.stores.faiss.vectors import chosen_kind, read_vectors, search_vectors, write_vectors
 
 
 def _clustered_unit_vectors(count: int, dimension: int = 48, seed: int = 7) -> np.ndarray:

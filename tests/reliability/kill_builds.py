@@ -40,7 +40,7 @@ from typing import Any
 from index import Retriever, build_index, load_embedder
 from index.embedding import Embedder
 from index.settings import IndexSettings
-from index.store import current_build_id
+from index.stores.faiss.layout import current_build_id
 
 
 class PipeProgress:

@@ -25,10 +25,10 @@ from typer.testing import CliRunner
 
 from index import BuildReport, build_index
 from index.cli import app
-from index.lexical import LexicalIndex
-from index.metadata import write_metadata
-from index.store import current_build_id, resolve_build
-from index.vectors import write_vectors
+from index.stores.lexical import LexicalIndex
+from index.stores.faiss.metadata import write_metadata
+from index.stores.faiss.layout import current_build_id, resolve_build
+from index.stores.faiss.vectors import write_vectors
 from tests.index.conftest import write_jsonl
 from tests.reliability.support import (
     QUESTIONS,
@@ -259,10 +259,10 @@ def _fsync_full_disk(path: Path) -> None:
 
 #: Where the disk fills up: what to patch, and its replacement.
 FULL_DISK_AT: dict[str, tuple[str, Callable[..., object]]] = {
-    "writing-vectors": ("index.stores.faiss_store.write_vectors", _full_disk(write_vectors)),
-    "writing-chunk-database": ("index.stores.faiss_store.write_metadata", _full_disk(write_metadata)),
-    "writing-lexical-index": ("index.lexical.LexicalIndex.save", _full_disk(LexicalIndex.save)),
-    "fsync-before-publish": ("index.store._fsync_file", _fsync_full_disk),
+    "writing-vectors": ("index.stores.faiss.store.write_vectors", _full_disk(write_vectors)),
+    "writing-chunk-database": ("index.stores.faiss.store.write_metadata", _full_disk(write_metadata)),
+    "writing-lexical-index": ("index.stores.lexical.LexicalIndex.save", _full_disk(LexicalIndex.save)),
+    "fsync-before-publish": ("index.stores.faiss.layout._fsync_file", _fsync_full_disk),
 }
 
 

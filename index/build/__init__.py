@@ -1,0 +1,1 @@
+"""index/build: see docs/architecture.md."""

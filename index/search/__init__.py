@@ -1,0 +1,1 @@
+"""index/search: see docs/architecture.md."""

@@ -1,0 +1,272 @@
+"""The Python entry point: open an index, ask a question, get ranked, quotable passages.
+
+    from index import Retriever
+    retriever = Retriever.open("data/index")
+    for passage in retriever.search("ماذا وعد كيم جونغ أون الجيش الروسي؟", k=5):
+        print(passage.article.title, passage.quote.text)
+
+Search runs dense, lexical (BM25) or both fused (default). Filters (source, date range) are
+applied *inside* each search — with FAISS an id selector and a BM25 mask, with Milvus a filter
+expression — so a filtered search still returns k results whenever k matching chunks exist.
+Results are collapsed to one chunk per article so the top k are k different articles. Which
+store serves the index (``VECTOR_STORE``) is :mod:`index.stores`'s business, not this module's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corpus import Chunk
+from corpus.arabic import normalise
+from index.embedding import Embedder, load_embedder
+from index.errors import BadQuery, IndexCorrupt, IndexMismatch
+from index.search.filters import SearchFilters
+from index.search.fusion import FusionWeights, fuse
+from index.search.passage import Passage
+from index.search.quotes import QuoteSelector
+from index.settings import IndexSettings, SearchMode
+from index.stores import IndexStore, Metadata, Restriction, StoreReader, open_store
+from index.stores.manifest import Manifest
+
+if TYPE_CHECKING:
+    from index.search.langchain import AkhbarLangChainRetriever
+
+logger = logging.getLogger(__name__)
+
+#: Longest question accepted, in characters (the model reads at most 512 tokens anyway).
+MAX_QUESTION_CHARS = 2000
+MAX_K = 100
+#: Default fusion, chosen on all development sets together (see index/fusion.py).
+DEFAULT_FUSION = FusionWeights()
+
+
+class Retriever:
+    """Searches one index build; thread-safe for concurrent searches."""
+
+    def __init__(self, store: StoreReader, embedder: Embedder, mode: SearchMode = "hybrid",
+                 fusion: FusionWeights = DEFAULT_FUSION, semantic_quotes: bool = False) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.mode: SearchMode = mode
+        self.fusion = fusion
+        self.quotes = QuoteSelector(embedder if semantic_quotes else None)
+
+    @property
+    def build_id(self) -> str:
+        """Names the build serving: a build directory's name, or ``<collection>@<build id>`` for Milvus."""
+        return self.store.build_id
+
+    @property
+    def build_dir(self) -> Path:
+        """The FAISS build directory serving (for Milvus, a path made of :attr:`build_id`: prefer that)."""
+        directory = getattr(self.store, "build_dir", None)
+        return directory if isinstance(directory, Path) else Path(self.build_id)
+
+    @property
+    def manifest(self) -> Manifest:
+        """What the index was built with, and its counts."""
+        return self.store.manifest
+
+    @property
+    def metadata(self) -> Metadata:
+        """Articles and chunks (sources, date range, chunk rows) of the serving build."""
+        return self.store.metadata
+
+    @property
+    def vectors(self):  # noqa: ANN201 - a FAISS index; only the FAISS store has one
+        """The FAISS index of a FAISS-store build (benchmarks and tests read vectors from it).
+
+        Raises:
+            AttributeError: the index is served by another store.
+        """
+        return self.store.faiss  # type: ignore[attr-defined]
+
+    @classmethod
+    def open(cls, path: str | Path, *, settings: IndexSettings | None = None, embedder: Embedder | None = None,
+             mode: SearchMode | None = None, verify: bool = True) -> Retriever:
+        """Open the index at ``path`` (an index directory or one build), or the configured Milvus collection.
+
+        Args:
+            path: The FAISS index directory (with ``VECTOR_STORE=milvus``, where the build lock is kept).
+            settings: Store, model, cache and mode; read from the environment when omitted.
+            embedder: An already loaded model (shared between reloads); must match the index.
+            verify: Check every file's checksum (detects truncated or altered files up front).
+
+        Raises:
+            IndexNotFound: nothing at ``path``.
+            IndexMismatch: built with another model or format version; the message says what to run.
+            IndexCorrupt: a file is missing, truncated or damaged.
+        """
+        settings = settings or IndexSettings()
+        store = open_store(settings, Path(path))
+        try:
+            return cls._open(store, settings, embedder, mode, verify)
+        except IndexCorrupt as error:
+            # Name the index the user gave (and can rebuild), not the build directory inside it.
+            raise IndexCorrupt(store.description, error.reason, command=store.rebuild_command) from None
+
+    @classmethod
+    def _open(cls, store: IndexStore, settings: IndexSettings, embedder: Embedder | None, mode: SearchMode | None,
+              verify: bool) -> Retriever:
+        reader = store.open(verify)
+        try:
+            manifest = reader.manifest
+            where, command = store.description, store.rebuild_command
+            configured = embedder.model_id if embedder else _model_id(settings.embedding_model)
+            if manifest.model_id != configured:
+                raise IndexMismatch(where, "embedding model", manifest.model_id, configured, command=command)
+            if embedder is None:
+                embedder = load_embedder(settings.embedding_model, settings.cache_dir,
+                                         backend=settings.embedding_backend)
+            if embedder.dimension != manifest.dimension:
+                raise IndexMismatch(where, "vector dimension", manifest.dimension, embedder.dimension, command=command)
+        except BaseException:
+            reader.close()
+            raise
+        embedder.set_threads(settings.query_threads)
+        return cls(reader, embedder, mode or settings.search_mode)
+
+    def close(self) -> None:
+        """Release the store's files and connections."""
+        self.store.close()
+
+    def search(self, question: str, k: int = 5, *, mode: SearchMode | None = None,
+               filters: SearchFilters | None = None, sources: list[str] | None = None,
+               since: date | None = None, until: date | None = None) -> list[Passage]:
+        """Return up to ``k`` passages from different articles, best first, each with its quote.
+
+        Raises:
+            BadQuery: empty or over-long question, or ``k`` outside 1..100.
+        """
+        question = _check_question(question)
+        if not 1 <= k <= MAX_K:
+            raise BadQuery(f"k must be between 1 and {MAX_K}, got {k}")
+        filters = filters or SearchFilters(tuple(sources or ()), since, until)
+        mode = mode or self.mode
+        allowed = self.store.restrict(filters)
+        if allowed.count == 0:
+            return []
+        total = allowed.count
+        query_vector = self.embedder.embed_query(question)
+        pool = min(total, max(50, 8 * k))
+        while True:
+            scored = self._ranked(question, query_vector, mode, pool, allowed)
+            best = _best_per_article(scored, self.metadata, k)
+            if len(best) >= k or pool >= total:
+                break
+            pool = min(total, pool * 4)
+        return self._passages(question, best, query_vector)
+
+    def ranked_chunk_ids(self, question: str, pool: int, mode: SearchMode | None = None) -> list[tuple[int, float]]:
+        """Raw ranked ``(vector_id, score)`` before collapsing (for evaluation and diagnostics)."""
+        question = _check_question(question)
+        mode = mode or self.mode
+        query_vector = self.embedder.embed_query(question) if mode != "lexical" else None
+        return self._ranked(question, query_vector, mode, min(pool, self.store.size),
+                            self.store.restrict(SearchFilters()))
+
+    def as_langchain(self, k: int = 4) -> AkhbarLangChainRetriever:
+        """This retriever as a LangChain ``BaseRetriever`` returning ``Document``s."""
+        from index.search.langchain import AkhbarLangChainRetriever
+
+        return AkhbarLangChainRetriever(retriever=self, k=k)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _ranked(self, question: str, query_vector: np.ndarray | None, mode: SearchMode, pool: int,
+                allowed: Restriction) -> list[tuple[int, float]]:
+        if mode == "hybrid" and query_vector is not None:
+            own = self.store.hybrid(question, query_vector, pool, allowed)
+            if own is not None:  # the store ranks by its own fusion (Milvus's RRFRanker, when configured)
+                return sorted(own.items(), key=lambda item: (-item[1], item[0]))
+        dense = self._dense(query_vector, pool, allowed) if mode != "lexical" else {}
+        lexical = self.store.lexical(question, pool, allowed) if mode != "dense" else {}
+        scores = dense if mode == "dense" else lexical if mode == "lexical" else fuse(dense, lexical, self.fusion)
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+    def _dense(self, query_vector: np.ndarray | None, pool: int, allowed: Restriction) -> dict[int, float]:
+        if query_vector is None or pool <= 0:
+            return {}
+        return self.store.dense(query_vector, pool, allowed)
+
+    def _passages(self, question: str, best: list[_Pick], query_vector: np.ndarray) -> list[Passage]:
+        # The chunks were read while collapsing (one metadata read per search, not two: a round trip with Milvus).
+        chunks = {pick.vector_id: pick.chunk for pick in best}
+        articles = self.metadata.articles([c.article_id for c in chunks.values()] +
+                                          [a for pick in best for a in pick.duplicates])
+        # A chunk whose article is not (yet, or no longer) there: a Milvus update in place writes
+        # chunks before articles. Such a pick is left out, never a KeyError in a reader's face.
+        best = [pick for pick in best if chunks[pick.vector_id].article_id in articles]
+        for pick in best:
+            pick.duplicates = [a for a in pick.duplicates if a in articles]
+        hits = [(articles[chunks[pick.vector_id].article_id], chunks[pick.vector_id]) for pick in best]
+        quotes = self.quotes.select(question, hits, query_vector)
+        stored = self.store.vectors([pick.vector_id for pick in best])
+        return [Passage(chunk=chunk, article=article, score=pick.score, quote=quote,
+                        relevance=float(stored[pick.vector_id] @ query_vector),
+                        duplicates=tuple(articles[a] for a in pick.duplicates))
+                for (article, chunk), pick, quote in zip(hits, best, quotes, strict=True)]
+
+
+#: Word-set Jaccard similarity above which two passages count as the same text.
+DUPLICATE_JACCARD = 0.6
+
+
+@dataclass(slots=True)
+class _Pick:
+    vector_id: int
+    score: float
+    terms: frozenset[str]
+    duplicates: list[str]
+    chunk: Chunk
+
+
+def _best_per_article(scored: list[tuple[int, float]], metadata: Metadata, k: int) -> list[_Pick]:
+    """Keep the best chunk of each article, in rank order, up to ``k``, folding near-duplicates.
+
+    A chunk from another article whose words overlap a kept one by ``DUPLICATE_JACCARD`` or more
+    (the same wire story in several outlets) is folded into it instead of taking a slot.
+    """
+    chunks = metadata.chunks([vector_id for vector_id, _ in scored])
+    seen: set[str] = set()
+    best: list[_Pick] = []
+    for vector_id, score in scored:
+        chunk = chunks[vector_id]
+        if chunk.article_id in seen:
+            continue
+        seen.add(chunk.article_id)
+        terms = frozenset(normalise(chunk.text).split())
+        twin = next((pick for pick in best if _jaccard(pick.terms, terms) >= DUPLICATE_JACCARD), None)
+        if twin is not None:
+            twin.duplicates.append(chunk.article_id)
+            continue
+        best.append(_Pick(vector_id, score, terms, [], chunk))
+        if len(best) == k:
+            break
+    return best
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _check_question(question: str) -> str:
+    if not isinstance(question, str):
+        raise BadQuery("the question must be text")
+    question = question.strip()
+    if not normalise(question):
+        raise BadQuery("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuery(f"the question is too long ({len(question)} characters, at most {MAX_QUESTION_CHARS})")
+    return question
+
+
+def _model_id(configured: str) -> str:
+    path = Path(configured).expanduser()
+    return str(path.resolve()) if path.is_dir() else configured

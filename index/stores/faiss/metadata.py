@@ -1,0 +1,162 @@
+"""``chunks.sqlite``: articles and chunk offsets, the metadata every quote is cut from.
+
+Chunk text is not stored twice: a chunk row keeps ``(article_id, start, end)`` and its text is
+sliced from the article body on read, so a quote is the article's text by construction. Row
+``vector_id`` is the chunk's row in ``vectors.faiss``. Opened read-only and immutable, so many
+bot threads can read at once and nothing can write to a published build.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from corpus.types import Article, Chunk
+from index.errors import IndexCorrupt
+
+METADATA_NAME = "chunks.sqlite"
+
+_SCHEMA = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, date TEXT, day TEXT,
+    source TEXT NOT NULL, url TEXT NOT NULL, category TEXT NOT NULL, fingerprint TEXT NOT NULL
+);
+CREATE TABLE chunks (
+    vector_id INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL REFERENCES articles(id),
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX chunks_article ON chunks(article_id);
+CREATE INDEX articles_source ON articles(source);
+CREATE INDEX articles_day ON articles(day);
+"""
+
+
+def write_metadata(path: Path, articles: Iterable[Article], chunks: Sequence[Chunk]) -> None:
+    """Write articles and chunks (in vector order) into a new SQLite file."""
+    connection = sqlite3.connect(path)
+    try:
+        connection.executescript(_SCHEMA)
+        connection.executemany(
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((a.id, a.title, a.text, a.date.isoformat() if a.date else None,
+              a.date.date().isoformat() if a.date else None, a.source, a.url, a.category, a.fingerprint())
+             for a in articles),
+        )
+        connection.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
+                               ((n, c.id, c.article_id, c.start, c.end) for n, c in enumerate(chunks)))
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+class MetadataDB:
+    """Read-only access to a published ``chunks.sqlite``; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            # SQLite's lower() folds ASCII only ("ÉCO" stays "Éco"); the source filter folds with Python's,
+            # as the Milvus store does, so "éco news" finds "ÉCO News" in both stores.
+            self._db.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
+            self._db.execute("SELECT count(*) FROM chunks").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise IndexCorrupt(str(path.parent), f"{METADATA_NAME} cannot be read: {error}") from None
+        self._articles: dict[str, Article] = {}
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def _query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
+
+    def count_chunks(self) -> int:
+        """Number of chunk rows (must equal the number of vectors)."""
+        return int(self._query("SELECT count(*) FROM chunks")[0][0])
+
+    def articles(self, ids: Iterable[str]) -> dict[str, Article]:
+        """Articles by id (cached: an article is immutable within a build)."""
+        ids = list(dict.fromkeys(ids))
+        wanted = [i for i in ids if i not in self._articles]
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            rows = self._query(f"SELECT id, title, text, date, source, url, category FROM articles "
+                               f"WHERE id IN ({','.join('?' * len(part))})", part)
+            for row in rows:
+                self._articles[row[0]] = Article(
+                    id=row[0], title=row[1], text=row[2],
+                    date=datetime.fromisoformat(row[3]) if row[3] else None,
+                    source=row[4], url=row[5], category=row[6])
+        return {i: self._articles[i] for i in ids if i in self._articles}
+
+    def all_articles(self) -> list[Article]:
+        """Every article, in build order (used by updates and exports)."""
+        ids = [row[0] for row in self._query("SELECT id FROM articles ORDER BY rowid")]
+        found = self.articles(ids)
+        return [found[i] for i in ids]
+
+    def chunks(self, vector_ids: Sequence[int]) -> dict[int, Chunk]:
+        """Chunks by vector id, their text sliced from the article."""
+        result: dict[int, Chunk] = {}
+        ids = [int(v) for v in vector_ids]
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            rows = self._query(f'SELECT vector_id, id, article_id, start, "end" FROM chunks '
+                               f"WHERE vector_id IN ({','.join('?' * len(part))})", part)
+            articles = self.articles(row[2] for row in rows)
+            for vector_id, chunk_id, article_id, begin, end in rows:
+                text = articles[article_id].text[begin:end]
+                result[vector_id] = Chunk(chunk_id, article_id, text, begin, end)
+        return result
+
+    def chunk_rows(self) -> list[tuple[int, str, str, int, int]]:
+        """All ``(vector_id, chunk_id, article_id, start, end)`` rows in vector order."""
+        return self._query('SELECT vector_id, id, article_id, start, "end" FROM chunks ORDER BY vector_id')
+
+    def vector_ids_matching(self, sources: Sequence[str] | None, since: date | None,
+                            until: date | None) -> list[int]:
+        """Vector ids of chunks whose article matches the filters (sources: any of; dates inclusive)."""
+        clauses, parameters = [], []
+        if sources:
+            clauses.append(f"unicode_lower(a.source) IN ({','.join('?' * len(sources))})")
+            parameters.extend(s.lower() for s in sources)
+        if since:
+            clauses.append("a.day >= ?")
+            parameters.append(since.isoformat())
+        if until:
+            clauses.append("a.day <= ?")
+            parameters.append(until.isoformat())
+        where = " AND ".join(clauses) or "1"
+        rows = self._query(f"SELECT c.vector_id FROM chunks c JOIN articles a ON a.id = c.article_id "
+                           f"WHERE {where}", parameters)
+        return [row[0] for row in rows]
+
+    def sources(self) -> list[tuple[str, int]]:
+        """Each source with its article count, largest first (for /about and ``info``)."""
+        return [(row[0], row[1]) for row in
+                self._query("SELECT source, count(*) FROM articles GROUP BY source ORDER BY 2 DESC")]
+
+    def newest_date(self) -> datetime | None:
+        """Publication time of the newest article (by instant; a date without offset counts as UTC), or None."""
+        newest: tuple[datetime, datetime] | None = None
+        for (value,) in self._query("SELECT date FROM articles WHERE date IS NOT NULL"):
+            stamp = datetime.fromisoformat(value)
+            instant = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+            if newest is None or instant > newest[0]:
+                newest = (instant, stamp)
+        return newest[1] if newest else None
+
+    def date_range(self) -> tuple[str, str] | None:
+        """Oldest and newest article day, or None when no article has a date."""
+        row = self._query("SELECT min(day), max(day) FROM articles WHERE day IS NOT NULL")[0]
+        return (row[0], row[1]) if row[0] else None

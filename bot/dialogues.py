@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bot.answerer import Answerer
-from bot.context import Turn
+from bot.memory import Turn
 
 __all__ = ["Asked", "Dialogue", "load_dialogues", "replay", "summarise"]
 

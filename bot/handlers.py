@@ -14,7 +14,7 @@
   anonymous group admin (or a channel) speaks as, so anonymous admins of one group share one
   bucket but not one across every group.
 * Buttons carry ids only (:mod:`bot.callbacks`); forged or expired ones get a short notice.
-* Each answered question is remembered for its conversation (:mod:`bot.context`): a follow-up
+* Each answered question is remembered for its conversation (:mod:`bot.memory`): a follow-up
   ("ومتى؟") is completed from the last one, or from the answer it replies to; ``/new`` forgets.
 * :func:`gate` runs first for every update and keeps chats outside ``ALLOWED_CHAT_IDS`` out
   after telling each of them once.
@@ -54,8 +54,8 @@ from bot.callbacks import (
     more_data,
     parse_callback,
 )
-from bot.context import Turn, chat_key, conversation_key
 from bot.delivery import outcome_unknown
+from bot.memory import Turn, chat_key, conversation_key
 from bot.render import answer_note, guard, html_message, no_answer_text, number, render_html
 from bot.state import BotState, bot_state
 from index import BadQuery
@@ -263,7 +263,7 @@ async def ask(update: Update, context: Context, question: str) -> None:
     done = asyncio.Event()
     typing = asyncio.create_task(_typing_while_slow(context, chat.id, done))
     try:
-        previous = await asyncio.to_thread(state.context.previous, conversation, chat_hash, replied)
+        previous = await asyncio.to_thread(state.memory.previous, conversation, chat_hash, replied)
         answer = await asyncio.to_thread(state.answerer.answer, question, previous=previous)
     except BadQuery:
         await reply_html(update, context, html_message(messages.EMPTY_QUESTION))
@@ -275,7 +275,7 @@ async def ask(update: Update, context: Context, question: str) -> None:
     sent = await send_answer(context, chat.id, answer, qid, reply_target(update))
     turn = Turn(query=answer.query, article_ids=answer.article_ids if answer.answered else (), period=answer.period,
                 message_ids=sent)
-    await asyncio.to_thread(state.context.add, conversation, chat_hash, turn)
+    await asyncio.to_thread(state.memory.add, conversation, chat_hash, turn)
     state.stats.record(time.perf_counter() - started, answer.answered)
 
 

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from index.cli import configure_logging
+from index.runtime import configure_logging
 
 REDACTED = "[REDACTED]"
 

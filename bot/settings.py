@@ -14,13 +14,10 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
+import index.settings
 from index import IndexSettings
 
-#: Calibrated for the default model (multilingual-e5-small, hybrid search) by
-#: ``bench/calibrate_no_answer.py``: the lowest threshold with at most 10 % false answers on 74
-#: off-topic questions (6.8 %), answering 71.8 % of 1,490 on-topic ones (XQuAD-ar 64.7 %, sample300
-#: headlines 100 %); it is also the Youden-J optimum. Another model needs its own calibration.
-DEFAULT_NO_ANSWER_THRESHOLD = 0.855
+DEFAULT_NO_ANSWER_THRESHOLD = index.settings.DEFAULT_NO_ANSWER_THRESHOLD  # calibrated: see index.settings
 
 IdSet = Annotated[frozenset[int], NoDecode]
 
@@ -56,9 +53,6 @@ class BotSettings(IndexSettings):
     feedback_db: Path = Field(Path("data/feedback.sqlite"), description="SQLite file for 👍/👎 feedback.")
     feedback_salt: SecretStr = Field(
         SecretStr(""), description="Salt of the sha256 that replaces user ids in the feedback table.")
-    no_answer_threshold: float = Field(
-        DEFAULT_NO_ANSWER_THRESHOLD, ge=-1.0, le=1.0,
-        description="Below this cosine between question and best passage the bot says it found nothing.")
     reload_check_seconds: float = Field(
         30.0, ge=0, description="How often, at most, to check whether INDEX_DIR/current switched builds.")
     context_turns: int = Field(

@@ -15,9 +15,9 @@ from telegram.ext import Application, CallbackContext
 
 from bot.answerer import Answerer
 from bot.callbacks import QuestionStore
-from bot.context import ContextStore, MemoryContext, open_context
 from bot.feedback import FeedbackStore
 from bot.limiter import SlidingWindowLimiter
+from bot.memory import ContextStore, MemoryContext, open_context
 from bot.settings import BotSettings
 from bot.stats import ServingStats
 from index import Embedder
@@ -33,7 +33,7 @@ class BotState:
         settings: The bot's settings.
         limiter: Per-user question limit.
         questions: Questions behind the inline buttons.
-        context: The turns of each conversation, for follow-up questions.
+        memory: The turns of each conversation, for follow-up questions (not PTB's ``context``).
         stats: Serving figures for ``/stats``.
         embedder: A model already in memory to open the index with (else loaded in ``post_init``).
         refused_chats: Chats outside ``ALLOWED_CHAT_IDS`` that were told so once.
@@ -42,7 +42,7 @@ class BotState:
     settings: BotSettings
     limiter: SlidingWindowLimiter
     questions: QuestionStore = field(default_factory=QuestionStore)
-    context: ContextStore = field(default_factory=MemoryContext)
+    memory: ContextStore = field(default_factory=MemoryContext)
     stats: ServingStats = field(default_factory=ServingStats)
     embedder: Embedder | None = None
     refused_chats: set[int] = field(default_factory=set)
@@ -54,7 +54,7 @@ class BotState:
         """State for a new application; the index and feedback store open later, in ``post_init``."""
         return cls(settings=settings, embedder=embedder,
                    limiter=SlidingWindowLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
-                   context=open_context(settings.context_db, settings.context_turns, settings.context_minutes))
+                   memory=open_context(settings.context_db, settings.context_turns, settings.context_minutes))
 
     @property
     def answerer(self) -> Answerer:

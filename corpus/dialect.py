@@ -95,7 +95,7 @@ WORDS: dict[str, _Entry] = _table([
     # relatives, genitives, negation, wanting
     ("اللي إللي", "الذي", "relative", _ALL, None, False),
     ("يلي", "الذي", "relative", (L,), None, True),  # MSA «يلي» "follows"
-    ("ديال ديالي ديالو ديالها ديالهم ديالك ديالنا متاع متاعو", "", "genitive", (M,), None, False),
+    ("ديال ديالو ديالها ديالهم ديالك ديالنا متاع متاعو", "", "genitive", (M,), None, False),  # not ديالي: Diyala
     ("بتاع بتاعت بتوع", "", "genitive", (E,), None, False),
     ("تبعو تبعها تبعهم", "", "genitive", (L,), None, False),
     ("تبع", "", "genitive", (L,), None, True),  # MSA «تبع» "followed"

@@ -1,9 +1,14 @@
-"""Embeddings, the on-disk index, the retriever (Python API + LangChain adapter), the index CLI.
+"""Embeddings, the stores, the retriever and its query path (Python API + LangChain adapter), the index CLI.
 
-Knows nothing of Telegram. The public surface is what a caller needs to search::
+Knows nothing of Telegram. The public surface is what a caller (the bot included) needs::
 
     from index import Retriever
-    passages = Retriever.open("data/index").search("سؤال", k=5)
+    retriever = Retriever.open("data/index")
+    answer = retriever.ask("ماذا حدث في السعودية الأسبوع الماضي؟", k=3)   # period, recency, no-answer
+    passages = retriever.search("سؤال", k=5)                               # the raw ranked search
+
+The rooms (see docs/architecture.md): ``embedding/`` models, ``stores/`` FAISS and Milvus,
+``search/`` retrieval and planning, ``build/`` writing indexes.
 """
 
 import logging
@@ -20,14 +25,19 @@ from index.errors import (
     IndexNotFound,
     StoreUnavailable,
 )
+from index.search.filters import SearchFilters
 from index.search.passage import Passage, Quote
-from index.search.retriever import Retriever, SearchFilters
+from index.search.plan import PlannedResults, SearchPlan, plan_question, reference_day, run_plan
+from index.search.retriever import MAX_K, MAX_QUESTION_CHARS, Retriever
+from index.search.timeexpr import TimeQuery, TimeRange, parse_time
 from index.settings import IndexSettings
-from index.timeexpr import TimeQuery, TimeRange, parse_time
+from index.stores import open_store
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "MAX_K",
+    "MAX_QUESTION_CHARS",
     "AkhbarIndexError",
     "BadQuery",
     "BuildReport",
@@ -39,14 +49,20 @@ __all__ = [
     "IndexNotFound",
     "IndexSettings",
     "Passage",
+    "PlannedResults",
     "Quote",
     "Retriever",
     "SearchFilters",
+    "SearchPlan",
     "SentenceTransformerEmbedder",
     "StoreUnavailable",
     "TimeQuery",
     "TimeRange",
     "build_index",
     "load_embedder",
+    "open_store",
     "parse_time",
+    "plan_question",
+    "reference_day",
+    "run_plan",
 ]

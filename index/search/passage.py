@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from corpus.types import Article, Chunk
 
@@ -40,3 +41,12 @@ class Passage:
     quote: Quote
     relevance: float = 0.0
     duplicates: tuple[Article, ...] = ()
+
+    def as_record(self) -> dict[str, Any]:
+        """The passage as plain data (JSON output of the CLI, LangChain metadata): what is needed to cite it."""
+        article = self.article
+        return {"article_id": article.id, "title": article.title,
+                "date": article.date.isoformat() if article.date else None, "source": article.source,
+                "url": article.url, "score": self.score, "relevance": self.relevance, "start": self.chunk.start,
+                "end": self.chunk.end, "quote": self.quote.text,
+                "also_reported_by": [{"source": a.source, "url": a.url, "article_id": a.id} for a in self.duplicates]}

@@ -92,8 +92,9 @@ class QuoteSelector:
         terms_per_hit = [[set(lexical_tokens(article.text[s:e])) & question_terms for s, e in spans]
                          for (article, _), spans in zip(hits, spans_per_hit, strict=True)]
         idf = _idf(question_terms, [terms for per_hit in terms_per_hit for terms in per_hit])
-        windows_per_hit = [_ranked_windows(spans, terms, idf, _cue_bonus(question, [article.text[s:e] for s, e in spans]))
-                           for (article, _), spans, terms in zip(hits, spans_per_hit, terms_per_hit, strict=True)]
+        windows_per_hit = [
+            _ranked_windows(spans, terms, idf, _cue_bonus(question, [article.text[s:e] for s, e in spans]))
+            for (article, _), spans, terms in zip(hits, spans_per_hit, terms_per_hit, strict=True)]
         self._add_semantic(question, hits, spans_per_hit, windows_per_hit, question_vector)
         return [_quote(article, spans, max(windows, key=lambda w: w.score))
                 for (article, _), spans, windows in zip(hits, spans_per_hit, windows_per_hit, strict=True)]

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,13 +28,11 @@ from index.errors import BadQuery, IndexCorrupt, IndexMismatch
 from index.search.filters import SearchFilters
 from index.search.fusion import FusionWeights, fuse
 from index.search.passage import Passage
+from index.search.plan import PlannedResults, plan_question, reference_day, run_plan
 from index.search.quotes import QuoteSelector
-from index.settings import IndexSettings, SearchMode
+from index.settings import DEFAULT_NO_ANSWER_THRESHOLD, IndexSettings, SearchMode
 from index.stores import IndexStore, Metadata, Restriction, StoreReader, open_store
 from index.stores.manifest import Manifest
-
-if TYPE_CHECKING:
-    from index.search.langchain import AkhbarLangChainRetriever
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +47,14 @@ class Retriever:
     """Searches one index build; thread-safe for concurrent searches."""
 
     def __init__(self, store: StoreReader, embedder: Embedder, mode: SearchMode = "hybrid",
-                 fusion: FusionWeights = DEFAULT_FUSION, semantic_quotes: bool = False) -> None:
+                 fusion: FusionWeights = DEFAULT_FUSION, semantic_quotes: bool = False,
+                 no_answer_threshold: float | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.mode: SearchMode = mode
+        #: Below this cosine of question and best passage, :meth:`ask` says it found no answer.
+        self.no_answer_threshold = DEFAULT_NO_ANSWER_THRESHOLD if no_answer_threshold is None \
+            else no_answer_threshold
         self.fusion = fusion
         self.quotes = QuoteSelector(embedder if semantic_quotes else None)
 
@@ -96,6 +97,7 @@ class Retriever:
             path: The FAISS index directory (with ``VECTOR_STORE=milvus``, where the build lock is kept).
             settings: Store, model, cache and mode; read from the environment when omitted.
             embedder: An already loaded model (shared between reloads); must match the index.
+            mode: dense, lexical or hybrid (default: the settings' ``SEARCH_MODE``).
             verify: Check every file's checksum (detects truncated or altered files up front).
 
         Raises:
@@ -130,7 +132,7 @@ class Retriever:
             reader.close()
             raise
         embedder.set_threads(settings.query_threads)
-        return cls(reader, embedder, mode or settings.search_mode)
+        return cls(reader, embedder, mode or settings.search_mode, no_answer_threshold=settings.no_answer_threshold)
 
     def close(self) -> None:
         """Release the store's files and connections."""
@@ -163,19 +165,29 @@ class Retriever:
             pool = min(total, pool * 4)
         return self._passages(question, best, query_vector)
 
-    def ranked_chunk_ids(self, question: str, pool: int, mode: SearchMode | None = None) -> list[tuple[int, float]]:
-        """Raw ranked ``(vector_id, score)`` before collapsing (for evaluation and diagnostics)."""
-        question = _check_question(question)
-        mode = mode or self.mode
-        query_vector = self.embedder.embed_query(question) if mode != "lexical" else None
-        return self._ranked(question, query_vector, mode, min(pool, self.store.size),
-                            self.store.restrict(SearchFilters()))
+    def ask(self, question: str, k: int = 5, *, offset: int = 0, sources: list[str] | None = None,
+            now: datetime | None = None) -> PlannedResults:
+        """Answer ``question`` as a reader would be answered: the whole query path of :mod:`index.search.plan`.
 
-    def as_langchain(self, k: int = 4) -> AkhbarLangChainRetriever:
-        """This retriever as a LangChain ``BaseRetriever`` returning ``Document``s."""
-        from index.search.langchain import AkhbarLangChainRetriever
+        Unlike :meth:`search`, time words become a period ("الأسبوع الماضي" searches last week of the
+        archive), "latest" questions show the newest first among the most relevant, and the result
+        says whether the best passage clears the calibrated no-answer threshold.
 
-        return AkhbarLangChainRetriever(retriever=self, k=k)
+        Args:
+            question: The question as asked.
+            k: Passages wanted (from rank ``offset``).
+            offset: Rank of the first passage returned (further pages).
+            sources: Only these outlets.
+            now: The real "today" (default: the clock), which the archive's "today" never passes.
+
+        Raises:
+            BadQuery: empty or over-long question, or ``k`` outside 1..100.
+        """
+        _check_question(question)
+        if not 1 <= k <= MAX_K:
+            raise BadQuery(f"k must be between 1 and {MAX_K}, got {k}")
+        plan = plan_question(question, reference_day(self.metadata, now))
+        return run_plan(self, plan, k, offset, threshold=self.no_answer_threshold, sources=sources or ())
 
     # -- internals ---------------------------------------------------------------------------
 

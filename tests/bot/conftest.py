@@ -21,7 +21,6 @@ from bot.settings import BotSettings
 from corpus.types import Article
 from tests.bot.fake_telegram import TOKEN, FakeTelegram
 from tests.bot.polling import polling
-from tests.index.conftest import small_index  # noqa: F401 - fixture re-exported
 
 
 @pytest.fixture(autouse=True)

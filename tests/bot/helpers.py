@@ -9,7 +9,7 @@ from typing import Any
 from bot.render import MAX_MESSAGE, html_message
 from bot.rtl import strip_marks
 from corpus.types import Article
-from index.timeexpr import parse_time
+from index.search.timeexpr import parse_time
 from tests.bot.builders import message_update
 from tests.bot.fake_telegram import Call, FakeTelegram
 from tests.bot.telegram_html import ParsedHtml, parse_telegram_html, utf16_len
@@ -22,7 +22,7 @@ def question_from(article: Article) -> str:
     """An Arabic question built from one distinctive sentence of the article, one without time words.
 
     A sentence saying "قبل أيام" would make the question a search of the last few days
-    (:mod:`index.timeexpr`), which is not what these questions test.
+    (:mod:`index.search.timeexpr`), which is not what these questions test.
     """
     reference = date(2018, 12, 31)
     sentences = (m.group(0).strip() for m in _SENTENCE.finditer(article.text))

@@ -14,7 +14,7 @@ from bot.settings import BotSettings
 from index import BadQuery, Retriever, build_index
 from index.store import current_build_id
 from tests.bot.helpers import question_from
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 
 def test_pages_follow_each_other_without_repeats(make_settings: Callable[..., BotSettings], tiny_embedder,

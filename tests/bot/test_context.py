@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.context import ContextStore, MemoryContext, SqliteContext, Turn, chat_key, conversation_key, open_context
-from index.timeexpr import TimeRange
+from bot.memory import ContextStore, MemoryContext, SqliteContext, Turn, chat_key, conversation_key, open_context
+from index.search.timeexpr import TimeRange
 
 SALT = "pepper"
 PRIVATE = conversation_key(SALT, 501)

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from bot.conversation import MAX_CONTEXT_WORDS, augment, content_words, context_words, followup_reason
-from index.timeexpr import parse_time
-from tests.conftest import REPO_ROOT
+from bot.followup import MAX_CONTEXT_WORDS, augment, content_words, context_words, followup_reason
+from index.search.timeexpr import parse_time
+from tests.support.paths import REPO_ROOT
 
 REFERENCE = date(2018, 10, 18)
 DIALOGUES = REPO_ROOT / "tests" / "data" / "dialogues_ar.jsonl"

@@ -16,7 +16,7 @@ from bot.answerer import Answerer
 from bot.dialogues import load_dialogues, replay, summarise
 from bot.settings import BotSettings
 from index import Retriever
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from index.settings import default_cache_dir
 from tests.bot.fake_telegram import FakeTelegram
 from tests.bot.helpers import ask
 from tests.bot.telegram_html import parse_telegram_html
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -26,7 +26,7 @@ from tests.bot.builders import callback_update, message_update
 from tests.bot.fake_telegram import BOT_USERNAME, FakeTelegram
 from tests.bot.helpers import ask, check_answer, keyboard, question_from, text_of, ui
 from tests.bot.telegram_html import parse_telegram_html
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 pytestmark = [
     pytest.mark.e2e,

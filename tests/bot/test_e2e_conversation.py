@@ -1,7 +1,7 @@
 """End to end over the fake Bot API: follow-ups, replies to answers, /new, and questions naming a period.
 
 The tiny test model cannot judge meaning, so these tests check what was *searched* (the
-:class:`bot.plan.SearchPlan` each answer records: context words, period) and that the reply is
+:class:`bot.followup.SearchPlan` each answer records: context words, period) and that the reply is
 built from it: the right article first (lexical search finds it by the words added), the period
 named in the reply, every passage inside it. ``test_conversation_quality.py`` measures ranking
 quality with the real model.
@@ -25,7 +25,7 @@ from index import build_index
 from tests.bot.fake_telegram import BOT_USERNAME, FakeTelegram
 from tests.bot.helpers import ask, check_answer, question_from, text_of, ui
 from tests.bot.telegram_html import parse_telegram_html
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 pytestmark = [
     pytest.mark.e2e,

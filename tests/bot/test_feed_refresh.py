@@ -23,7 +23,7 @@ from tests.bot.helpers import ask, check_answer, question_from, text_of
 from tests.bot.telegram_html import parse_telegram_html
 from tests.corpus.news_site import NewsSite, PageSpec
 from tests.corpus.test_feeds import _paragraphs
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 pytestmark = [
     pytest.mark.e2e,

@@ -21,7 +21,7 @@ from index import build_index
 from index.retriever import MAX_QUESTION_CHARS
 from tests.bot.fake_telegram import FakeTelegram
 from tests.bot.helpers import ask, check_answer, text_of, ui
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 pytestmark = [pytest.mark.e2e]
 

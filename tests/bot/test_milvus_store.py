@@ -11,7 +11,7 @@ from bot.answerer import Answerer
 from bot.settings import BotSettings
 from index import build_index
 from index.stores import open_store
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 
 def test_answerer_on_milvus_answers_and_hot_reloads_a_new_build(

@@ -7,11 +7,12 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.context import Turn
-from bot.plan import SearchPlan, fuse_rankings, make_plan, newest_first, own_words, prefer_articles, rerank
+from bot.followup import make_plan, own_words
+from bot.memory import Turn
 from corpus.types import Article, Chunk
 from index import Passage, Quote
-from index.timeexpr import TimeRange
+from index.search.plan import SearchPlan, fuse_rankings, newest_first, prefer_articles, rerank
+from index.search.timeexpr import TimeRange
 
 REFERENCE = date(2018, 10, 18)
 LAST_WEEK = TimeRange(date(2018, 10, 6), date(2018, 10, 12), "الأسبوع الماضي (٦–١٢ أكتوبر ٢٠١٨)")

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from bot import messages
 from bot.answerer import Answer
-from bot.plan import SearchPlan
 from bot.render import ELLIPSIS, MAX_MESSAGE, answer_note, no_answer_text, render_html, render_plain, utf16_len
 from bot.rtl import FSI, PDI, RLM, strip_marks
 from corpus.types import Article, Chunk
 from index import IndexSettings, Passage, Quote, Retriever
-from index.timeexpr import TimeRange
+from index.search.plan import SearchPlan
+from index.search.timeexpr import TimeRange
 from tests.bot.helpers import question_from
 from tests.bot.telegram_html import ParsedHtml, parse_telegram_html
 

@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.answerer import Answer
-from bot.plan import make_plan
+from bot.followup import make_plan
 from bot.render import MAX_MESSAGE, MAX_URL, answer_note, html_message, no_answer_text, render_html, render_plain
 from bot.rtl import BIDI_CONTROLS, FSI, PDI, drop_bidi_controls, strip_marks
 from index import Passage

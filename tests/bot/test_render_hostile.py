@@ -33,7 +33,7 @@ from tests.bot.fake_telegram import FakeTelegram
 from tests.bot.helpers import ask
 from tests.bot.telegram_html import parse_telegram_html
 from tests.bot.test_render import make_passage
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 TEXT = "أعلنت الوزارة اليوم أن المعرض الدولي للكتاب سيفتتح أبوابه الأسبوع المقبل بمشاركة واسعة."
 QUOTE = (20, 60)

@@ -22,7 +22,7 @@ from index import build_index
 from tests.bot.builders import message_update
 from tests.bot.fake_telegram import TOKEN, FakeTelegram, chat
 from tests.bot.helpers import ask, question_from, text_of, ui
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 pytestmark = [pytest.mark.e2e]
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from corpus import Article, Chunker, ChunkerSettings, read_corpus
 from corpus.sentences import sentence_spans
-from tests.conftest import NEWS_SAMPLE, SEED_PAGE
+from tests.support.paths import NEWS_SAMPLE, SEED_PAGE
 
 ARABIC_WORDS = ["الجيش", "الروسي", "كيم", "جونج", "أون", "وعد", "بدعم", "ثابت", "موسكو", "كييف", "٢٠٢٤",
                 "2018", "الإمارات", "مُحَمَّد", "فلسطين", "الـ30", "U.S.", "3.5", "«قال»"]
@@ -26,7 +26,8 @@ def test_chunk_text_is_always_the_exact_article_slice(text: str, max_tokens: int
     chunks = chunker.chunk(article)
     for chunk in chunks:
         assert article.text[chunk.start:chunk.end] == chunk.text
-        assert chunk.text == chunk.text.strip() and chunk.text
+        assert chunk.text == chunk.text.strip()
+        assert chunk.text
     # Every word of the article is in some chunk, in order.
     covered = "".join(text[c.start:c.end] + " " for c in chunks)
     assert set(text.split()) <= set(covered.split())

@@ -116,6 +116,7 @@ def test_rewrite_maps_dialect_words_and_strips_verb_prefixes(question: str, pres
     "ماذا حدث في التجمع المؤيد لرئيس الوزراء الإثيوبي أبي أحمد في أديس أبابا؟",
     "أين وقع إطلاق النار في كندا؟",
     "بنتاغون يعلن بيانات جديدة عن بيونغ يانغ",
+    "ماذا حدث في محافظة ديالى العراقية؟",
 ])
 def test_msa_questions_and_false_friends_are_left_alone(question: str) -> None:
     rewritten = rewrite_question(question)

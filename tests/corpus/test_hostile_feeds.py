@@ -24,8 +24,7 @@ import pytest
 import zstandard
 
 from corpus.extract import PageHints, extract_article
-from corpus.feeds import FeedStore, Fetcher, FetchFailed, FetchSettings, refresh_feeds
-from corpus.feeds import bounded, guard
+from corpus.feeds import FeedStore, Fetcher, FetchFailed, FetchSettings, bounded, guard, refresh_feeds
 from corpus.feeds.guard import AddressPolicy, BlockedAddress, parse_allowed_hosts
 from tests.corpus.hostile_server import ScriptedServer, closed_port, respond, trickle
 from tests.corpus.news_site import PageSpec, page_html
@@ -100,7 +99,8 @@ def test_items_and_redirects_to_private_hosts_are_refused_before_connecting(tmp_
     assert [a.title for a in report.articles] == [record["title"]]
     reasons = {f.url: f.reason for f in report.failures}
     for link in links[:3]:
-        assert "loopback address" in reasons[link] and "FEED_ALLOWED_PRIVATE_HOSTS" in reasons[link], link
+        assert "loopback address" in reasons[link], link
+        assert "FEED_ALLOWED_PRIVATE_HOSTS" in reasons[link], link
     assert "link-local address" in reasons[links[3]]
     assert "loopback address" in reasons[outlet.url("/redirect")]
     assert all(SECRET not in a.text for a in report.articles)
@@ -170,9 +170,9 @@ def test_a_decompression_bomb_stops_at_the_cap_whatever_its_encoding(encoding: s
 
     server = ScriptedServer({"/bomb": lambda h: respond(h, 200, bomb, {"Content-Type": "text/html",
                                                                        "Content-Encoding": encoding})})
-    with server, Fetcher(allowing(server.host, max_bytes=cap)) as fetcher:
-        with pytest.raises(FetchFailed, match="1,048,576-byte limit once decoded"):
-            fetcher.get(server.url("/bomb"))
+    with server, Fetcher(allowing(server.host, max_bytes=cap)) as fetcher, \
+            pytest.raises(FetchFailed, match="1,048,576-byte limit once decoded"):
+        fetcher.get(server.url("/bomb"))
 
 
 def test_only_gzip_and_deflate_are_asked_for_and_unknown_encodings_are_refused() -> None:
@@ -183,9 +183,9 @@ def test_only_gzip_and_deflate_are_asked_for_and_unknown_encodings_are_refused()
         respond(handler, 200, b"xxxx", {"Content-Encoding": "compress"})
 
     server = ScriptedServer({"/odd": odd})
-    with server, Fetcher(allowing(server.host)) as fetcher:
-        with pytest.raises(FetchFailed, match="unsupported content encoding 'compress'"):
-            fetcher.get(server.url("/odd"))
+    with server, Fetcher(allowing(server.host)) as fetcher, \
+            pytest.raises(FetchFailed, match="unsupported content encoding 'compress'"):
+        fetcher.get(server.url("/odd"))
     assert seen == ["gzip, deflate"]
 
 
@@ -267,7 +267,8 @@ def test_odd_charsets_and_a_crashing_extractor_cost_one_page_each(tmp_path: Path
         assert records[n]["title"] in titles, list(charsets)[n] if n < 6 else "meta"
     assert [f.reason for f in report.failures] == [
         "no article: unreadable page (RecursionError: maximum recursion depth exceeded)"]
-    assert report.written is not None and report.written.is_file()
+    assert report.written is not None
+    assert report.written.is_file()
 
 
 def test_a_page_with_too_many_elements_is_refused_quickly() -> None:

@@ -84,7 +84,8 @@ def test_a_csv_row_with_an_undecodable_byte_or_a_nul_loses_only_that_row(tmp_pat
     path.write_bytes(damaged)
     report = read_corpus([path])
     ids = [a.id for a in report.articles]
-    assert rows[2]["id"] not in ids and rows[late]["id"] not in ids
+    assert rows[2]["id"] not in ids
+    assert rows[late]["id"] not in ids
     assert len(ids) == 38
     first_line = {n: data[:data.index(f"\r\n{rows[n]['id']},".encode()) + 2].count(b"\n") + 1 for n in (2, late)}
     assert sorted((s.path, s.reason) for s in report.skipped) == sorted([
@@ -107,7 +108,8 @@ def test_a_broken_csv_row_loses_only_that_row(tmp_path: Path, news_records: list
     finally:
         csv.field_size_limit(previous)
     assert csv_table  # the reader module is the one under test
-    assert report.skipped and all("broken CSV row" in s.reason for s in report.skipped)
+    assert report.skipped
+    assert all("broken CSV row" in s.reason for s in report.skipped)
     assert len(report.articles) + len(report.skipped) >= 5
 
 
@@ -116,9 +118,12 @@ def test_article_metadata_is_bounded_whatever_the_source_says() -> None:
     article = Article("x", "عنوان", "نص الخبر.", date=datetime(2099, 12, 31, 23, 59, tzinfo=UTC),
                       source="ب" * 5000, url="javascript:alert(document.cookie)")
     capped, repairs = cap_article(article, now)
-    assert len(capped.source) == MAX_SOURCE_CHARS and capped.source.endswith("…")
-    assert capped.url == "" and capped.date is None
-    assert len(repairs) == 3 and any("in the future" in r for r in repairs)
+    assert len(capped.source) == MAX_SOURCE_CHARS
+    assert capped.source.endswith("…")
+    assert capped.url == ""
+    assert capped.date is None
+    assert len(repairs) == 3
+    assert any("in the future" in r for r in repairs)
     long_url = "https://example.com/" + "a" * 6000
     assert cap_article(Article("y", "t", "n", url=long_url), now)[0].url == ""
     fine = Article("z", "t", "n", date=datetime(2018, 5, 1, tzinfo=UTC), source="BBC عربي",
@@ -132,5 +137,6 @@ def test_a_future_dated_record_keeps_its_text_but_not_its_date(tmp_path: Path, n
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     report = read_corpus([path])
     [article] = report.articles
-    assert article.date is None and article.text == record["text"].strip()
+    assert article.date is None
+    assert article.text == record["text"].strip()
     assert any("in the future: dropped" in r.reason for r in report.repaired)

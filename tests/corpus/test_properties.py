@@ -23,7 +23,7 @@ from corpus import read_corpus
 from corpus.chunking import Chunker, ChunkerSettings
 from corpus.sentences import sentence_spans
 from corpus.types import Article, SkippedInput
-from index.timeexpr import parse_time
+from index.search.timeexpr import parse_time
 
 #: What news text is made of, and what hostile text adds: Arabic letters, diacritics and digits,
 #: Latin, punctuation runs, white space of every kind, bidi and zero-width controls, emoji, NUL.

@@ -11,7 +11,7 @@ import pytest
 from corpus import SAMPLE_CORPUS, read_corpus
 from corpus.readers.text_page import read_text_page
 from corpus.types import stable_article_id
-from tests.conftest import NEWS_SAMPLE, SEED_PAGE, read_news
+from tests.support.paths import NEWS_SAMPLE, SEED_PAGE, read_news
 
 
 def test_seed_page_keeps_title_and_body_and_drops_navigation() -> None:
@@ -37,7 +37,8 @@ def test_archive_jsonl_reads_every_article_with_its_fields() -> None:
     record = read_news(1)[0]
     assert (first.id, first.title, first.text, first.source, first.url, first.category) == (
         record["id"], record["title"], record["text"], record["source"], record["url"], record["category"])
-    assert first.date is not None and first.date.isoformat() == record["date"]
+    assert first.date is not None
+    assert first.date.isoformat() == record["date"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1256"], ids=["utf8", "utf8-bom", "windows-1256"])
@@ -108,9 +109,11 @@ def test_missing_source_is_reported() -> None:
 def test_stable_ids_prefer_source_id_then_url_then_content() -> None:
     assert stable_article_id("AL-1", "http://x", "t", "b") == "AL-1"
     by_url = stable_article_id(None, "http://example.com/a", "t", "b")
-    assert by_url.startswith("url-") and by_url == stable_article_id("", "http://example.com/a", "other", "x")
+    assert by_url.startswith("url-")
+    assert by_url == stable_article_id("", "http://example.com/a", "other", "x")
     by_content = stable_article_id(None, None, "عنوان", "نص")
-    assert by_content.startswith("sha-") and by_content == stable_article_id(None, "", "عنوان", "نص")
+    assert by_content.startswith("sha-")
+    assert by_content == stable_article_id(None, "", "عنوان", "نص")
     assert by_content != stable_article_id(None, None, "عنوان", "نص آخر")
 
 

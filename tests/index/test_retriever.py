@@ -81,7 +81,7 @@ def test_k_out_of_range_is_refused(retriever: Retriever) -> None:
 def test_the_same_story_from_two_outlets_is_folded_into_one_result(
         tmp_path: Path, tiny_embedder, tiny_model_dir: Path, news_records) -> None:  # noqa: ANN001
     from index import build_index
-    from tests.index.conftest import write_jsonl
+    from tests.support.corpora import write_jsonl
 
     story = dict(news_records[0])
     copy = dict(story, id="copy-of-" + story["id"], source="OtherOutlet", url="http://example.org/copy")

@@ -16,10 +16,10 @@ import pytest
 
 from corpus import ChunkerSettings
 from index import IndexMismatch, IndexNotFound, IndexSettings, Retriever, build_index
-from index.errors import StoreUnavailable
 from index.build.migrate import migrate
+from index.errors import StoreUnavailable
 from index.stores import open_store
-from tests.index.conftest import QUESTIONS, assert_same_answers, edited_corpus, write_jsonl
+from tests.support.corpora import QUESTIONS, assert_same_answers, edited_corpus, write_jsonl
 
 STORES = ["faiss", "milvus"]
 def store_settings(kind: str, folder: Path, tiny_model_dir: Path, collection: str = "akhbar",
@@ -57,7 +57,8 @@ def built(kind: str, tmp_path: Path, tiny_embedder, tiny_model_dir: Path, news_r
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
 def test_search_returns_distinct_articles_with_exact_quotes(built: Retriever, mode: str) -> None:
     passages = built.search(QUESTIONS[0], k=5, mode=mode)
-    assert len(passages) == 5 and len({p.article.id for p in passages}) == 5
+    assert len(passages) == 5
+    assert len({p.article.id for p in passages}) == 5
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
     for p in passages:
         assert p.article.text[p.chunk.start:p.chunk.end] == p.chunk.text
@@ -67,13 +68,15 @@ def test_search_returns_distinct_articles_with_exact_quotes(built: Retriever, mo
 
 def test_info_counts_sources_and_dates(built: Retriever, news_records) -> None:  # noqa: ANN001
     records = news_records[:40]
-    assert built.manifest.articles == 40 and built.metadata.count_chunks() == built.manifest.chunks
+    assert built.manifest.articles == 40
+    assert built.metadata.count_chunks() == built.manifest.chunks
     assert dict(built.metadata.sources()) == {s: sum(r["source"] == s for r in records)
                                               for s in {r["source"] for r in records}}
     days = sorted(r["date"][:10] for r in records)
     assert built.metadata.date_range() == (days[0], days[-1])
     newest = built.metadata.newest_date()
-    assert newest is not None and newest.date().isoformat() == days[-1]
+    assert newest is not None
+    assert newest.date().isoformat() == days[-1]
 
 
 def test_filters_run_inside_the_search(built: Retriever, news_records) -> None:  # noqa: ANN001
@@ -86,7 +89,8 @@ def test_filters_run_inside_the_search(built: Retriever, news_records) -> None: 
         assert len(passages) == min(count, 3) or mode == "lexical"
     day = date.fromisoformat(records[0]["date"][:10])
     found = built.search("حفل", k=10, since=day, until=day)
-    assert found and all(p.article.date is not None and p.article.date.date() == day for p in found)
+    assert found
+    assert all(p.article.date is not None and p.article.date.date() == day for p in found)
     assert built.search("سوريا", k=5, sources=["no such outlet"]) == []
     assert built.metadata.vector_ids_matching(None, day, day)
 
@@ -101,7 +105,8 @@ def test_update_equals_rebuild(kind: str, tmp_path: Path, tiny_embedder, tiny_mo
     corpus_v2 = write_jsonl(tmp_path / "v2.jsonl", changed)
     report = build(updated, corpus_v2, tiny_embedder, incremental=True, chunking=chunking)
     full = build(rebuilt, corpus_v2, tiny_embedder, chunking=chunking)
-    assert report.chunks == full.chunks and 0 < report.embedded_chunks < full.embedded_chunks / 5
+    assert report.chunks == full.chunks
+    assert 0 < report.embedded_chunks < full.embedded_chunks / 5
     a, b = open_retriever(updated, tiny_embedder), open_retriever(rebuilt, tiny_embedder)
     try:
         assert sorted(r[1:] for r in a.metadata.chunk_rows()) == sorted(r[1:] for r in b.metadata.chunk_rows())
@@ -125,7 +130,8 @@ def test_a_new_build_switches_and_an_open_reader_keeps_working(kind: str, tmp_pa
     assert open_store(settings).current_build_id() != first
     assert [p.chunk.id for p in old.search(QUESTIONS[0], k=3)] == before
     new = open_retriever(settings, tiny_embedder)
-    assert new.manifest.articles == 20 and old.manifest.articles == 10
+    assert new.manifest.articles == 20
+    assert old.manifest.articles == 10
     assert new.build_dir.name != old.build_dir.name
     old.close()
     new.close()
@@ -176,7 +182,8 @@ def test_migrate_copies_without_embedding_and_answers_alike(tmp_path: Path, tiny
         tiny_embedder.embed_documents = calls
     a, b = open_retriever(faiss_settings, tiny_embedder), open_retriever(milvus_settings, tiny_embedder)
     try:
-        assert a.manifest.chunks == b.manifest.chunks and a.manifest.model_id == b.manifest.model_id
+        assert a.manifest.chunks == b.manifest.chunks
+        assert a.manifest.model_id == b.manifest.model_id
         for question in QUESTIONS:
             for mode in ("dense", "lexical", "hybrid"):  # Milvus's sparse BM25 scores are bm25s's
                 x, y = a.search(question, k=5, mode=mode), b.search(question, k=5, mode=mode)
@@ -191,27 +198,32 @@ def test_migrate_copies_without_embedding_and_answers_alike(tmp_path: Path, tiny
 
 @pytest.mark.e2e
 def test_the_cli_works_unchanged_on_milvus(tmp_path: Path, tiny_model_dir: Path, news_records) -> None:  # noqa: ANN001
-    from tests.conftest import SEED_PAGE
-    from tests.index.test_cli import run_cli
+    from tests.support.cli import run_cli, tiny_cli_env
+    from tests.support.paths import SEED_PAGE
 
-    faiss_env = {"INDEX_DIR": str(tmp_path / "index"), "EMBEDDING_MODEL": str(tiny_model_dir),
-                 "CACHE_DIR": str(tmp_path / "cache"), "MILVUS_URI": str(tmp_path / "milvus.db")}
+    faiss_env = {**tiny_cli_env(tmp_path, tiny_model_dir), "MILVUS_URI": str(tmp_path / "milvus.db")}
     env = {**faiss_env, "VECTOR_STORE": "milvus"}
     corpus = write_jsonl(tmp_path / "news.jsonl", news_records[:20])
     missing = run_cli("search", "سؤال", env=env, cwd=tmp_path)
-    assert missing.returncode == 1 and "VECTOR_STORE=milvus" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 1
+    assert "VECTOR_STORE=milvus" in missing.stderr
+    assert "Traceback" not in missing.stderr
     built = run_cli("build", str(corpus), str(SEED_PAGE), env=env, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     assert "21 articles" in built.stderr
     found = run_cli("search", "كيم جونج أون الجيش الروسي", "-k", "2", "--json", env=env, cwd=tmp_path)
     assert found.returncode == 0, found.stderr
     results = [json.loads(block) for block in found.stdout.replace("}\n{", "}\x00{").split("\x00")]
-    assert len(results) == 2 and results[0]["quote"] in results[0]["passage"]
+    assert len(results) == 2
+    assert results[0]["quote"] in results[0]["passage"]
     info = run_cli("info", env=env, cwd=tmp_path)
-    assert info.returncode == 0 and "21" in info.stdout and "Milvus collection" in info.stdout
+    assert info.returncode == 0
+    assert "21" in info.stdout
+    assert "Milvus collection" in info.stdout
     updated = run_cli("update", str(corpus), env=env, cwd=tmp_path)
     assert updated.returncode == 0, updated.stderr
-    assert "0 embedded" in updated.stderr and "20 articles" in updated.stderr
+    assert "0 embedded" in updated.stderr
+    assert "20 articles" in updated.stderr
 
     # migrate: a FAISS index copied into another collection answers the same
     assert run_cli("build", str(corpus), env=faiss_env, cwd=tmp_path).returncode == 0
@@ -223,7 +235,8 @@ def test_the_cli_works_unchanged_on_milvus(tmp_path: Path, tiny_model_dir: Path,
     on_milvus = run_cli("search", *question, env=copy_env, cwd=tmp_path)
     ids = [[json.loads(b)["article_id"] for b in r.stdout.replace("}\n{", "}\x00{").split("\x00")]
            for r in (on_faiss, on_milvus)]
-    assert ids[0] == ids[1] and len(ids[0]) == 5
+    assert ids[0] == ids[1]
+    assert len(ids[0]) == 5
 
 
 def test_milvus_rrf_ranker_fuses_inside_milvus_with_the_filter(tmp_path: Path, tiny_embedder,  # noqa: ANN001
@@ -238,6 +251,7 @@ def test_milvus_rrf_ranker_fuses_inside_milvus_with_the_filter(tmp_path: Path, t
         assert all(p.score <= 2 / 61 + 1e-6 for p in passages)  # RRF scores: at most 1/(60+1) per list
         source = records[0]["source"]
         filtered = retriever.search(QUESTIONS[0], k=3, mode="hybrid", sources=[source])
-        assert filtered and {p.article.source for p in filtered} == {source}
+        assert filtered
+        assert {p.article.source for p in filtered} == {source}
     finally:
         retriever.close()

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from index import IndexSettings, Retriever
-from index.evaluate import build_eval_index, load_qa_set, score
 from index.build.migrate import migrate
+from index.evaluate import build_eval_index, load_qa_set, score
 from index.stores import open_store
-from tests.conftest import NEWS_HEADLINES, QA_DIR
+from tests.support.paths import NEWS_HEADLINES, QA_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corpus.arabic import normalise
-from index.timeexpr import TimeQuery, parse_time
+from index.search.timeexpr import TimeQuery, parse_time
 
 REFERENCE = date(2018, 6, 14)  # a Thursday: the World Cup opened in Moscow that day
 

@@ -22,7 +22,8 @@ def _clustered_unit_vectors(count: int, dimension: int = 48, seed: int = 7) -> n
 def test_auto_switches_to_hnsw_at_the_threshold() -> None:
     assert chosen_kind("auto", vectors.HNSW_MIN_VECTORS - 1) == "flat"
     assert chosen_kind("auto", vectors.HNSW_MIN_VECTORS) == "hnsw"
-    assert chosen_kind("flat", 10**9) == "flat" and chosen_kind("hnsw", 1) == "hnsw"
+    assert chosen_kind("flat", 10**9) == "flat"
+    assert chosen_kind("hnsw", 1) == "hnsw"
 
 
 def test_hnsw_finds_what_exact_search_finds(tmp_path: Path) -> None:
@@ -46,6 +47,8 @@ def test_filtered_search_returns_only_allowed_ids(tmp_path: Path, kind: str) -> 
     allowed = np.arange(0, 1500, 7, dtype=np.int64)
     scores, ids = search_vectors(index, matrix[3], 20, allowed)
     found = ids[ids >= 0]
-    assert len(found) == 20 and set(found.tolist()) <= set(allowed.tolist())
+    assert len(found) == 20
+    assert set(found.tolist()) <= set(allowed.tolist())
     exact_best = allowed[np.argmax(matrix[allowed] @ matrix[3])]
-    assert found[0] == exact_best and scores[0] == pytest.approx(float(matrix[exact_best] @ matrix[3]), abs=1e-5)
+    assert found[0] == exact_best
+    assert scores[0] == pytest.approx(float(matrix[exact_best] @ matrix[3]), abs=1e-5)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.index.conftest import write_jsonl
 from tests.reliability.support import QUESTIONS, Answers, ask
-
+from tests.support.corpora import write_jsonl
 
 
 @pytest.fixture(scope="session")

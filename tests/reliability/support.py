@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import Result
 
-#: Questions about the sample's articles; an index that is intact answers them exactly as before.
-QUESTIONS = ["ماذا قال تامر حسني عن حفله في السعودية؟", "من هي خطيبة كاظم الساهر؟", "أسعار النفط",
-             "مباراة ريال مدريد", "فيسبوك وبيانات المستخدمين", "الانتخابات", "سوريا", "كوريا الشمالية"]
+from tests.support.cli import start_cli, tiny_cli_env
+from tests.support.corpora import QUESTIONS
+
+__all__ = ["QUESTIONS", "Answers", "ask", "assert_clean_exit", "cli_env", "copy_index", "error_line", "start_cli",
+           "staging_dirs"]
 
 #: Per question, the (chunk id, score) pairs returned, best first.
 Answers = dict[str, list[tuple[str, float]]]
@@ -42,18 +42,8 @@ def staging_dirs(index_dir: Path) -> list[Path]:
 
 
 def cli_env(tmp_path: Path, model_dir: Path, index_dir: Path) -> dict[str, str]:
-    """Environment of a real ``akhbar-index`` process: this index and model, one build thread, offline.
-
-    One thread because two torch threads on two shared cores run a tiny model ten times slower.
-    """
-    return {**os.environ, "INDEX_DIR": str(index_dir), "EMBEDDING_MODEL": str(model_dir),
-            "CACHE_DIR": str(tmp_path / "cache"), "BUILD_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-
-
-def start_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """Start ``python -m index.cli ARGS`` (what ``akhbar-index`` runs) with its output captured."""
-    return subprocess.Popen([sys.executable, "-m", "index.cli", *args], env=env, cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    """Environment of a real ``akhbar-index`` process (see :func:`tests.support.cli.tiny_cli_env`)."""
+    return {**os.environ, **tiny_cli_env(tmp_path, model_dir, index_dir)}
 
 
 def error_line(stderr: str) -> str:

@@ -26,8 +26,8 @@ from corpus import read_corpus
 from corpus.readers.base import MAX_ARTICLE_CHARS
 from index import IndexSettings, Retriever
 from index.cli import app
-from tests.index.conftest import write_jsonl
 from tests.reliability.support import assert_clean_exit
+from tests.support.corpora import write_jsonl
 
 #: Real records each case may use: each case gets its own, so cases can share one folder.
 RECORDS_PER_CASE = 6

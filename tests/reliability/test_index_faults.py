@@ -25,11 +25,10 @@ from typer.testing import CliRunner
 
 from index import BuildReport, build_index
 from index.cli import app
-from index.stores.lexical import LexicalIndex
-from index.stores.faiss.metadata import write_metadata
 from index.stores.faiss.layout import current_build_id, resolve_build
+from index.stores.faiss.metadata import write_metadata
 from index.stores.faiss.vectors import write_vectors
-from tests.index.conftest import write_jsonl
+from index.stores.lexical import LexicalIndex
 from tests.reliability.support import (
     QUESTIONS,
     Answers,
@@ -41,6 +40,7 @@ from tests.reliability.support import (
     staging_dirs,
     start_cli,
 )
+from tests.support.corpora import write_jsonl
 
 KILLS = 20
 #: Extra kills of updates at a random moment of their writing stage (write, fsync, rename, switch).

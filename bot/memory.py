@@ -33,7 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.timeexpr import TimeRange
+from index.search.timeexpr import TimeRange
 
 __all__ = ["ContextStore", "MemoryContext", "SqliteContext", "Turn", "chat_key", "conversation_key",
            "open_context"]

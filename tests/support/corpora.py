@@ -1,15 +1,21 @@
-"""Index fixtures: small real-article corpora and an index built from them with the tiny model."""
+"""Small real-article corpora written for a test, and the same-answers check of update-equals-rebuild tests."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pytest
 
 QUESTIONS = ["ماذا قال تامر حسني عن حفله في السعودية؟", "من هي خطيبة كاظم الساهر؟", "أسعار النفط",
              "مباراة ريال مدريد", "فيسبوك وبيانات المستخدمين", "الانتخابات", "سوريا", "كوريا الشمالية"]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    """Write records as the archive's JSONL."""
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    return path
 
 
 def edited_corpus(records: list[dict], size: int) -> tuple[list[dict], list[dict]]:
@@ -23,7 +29,7 @@ def edited_corpus(records: list[dict], size: int) -> tuple[list[dict], list[dict
     return original, changed
 
 
-def assert_same_answers(a, b) -> None:  # noqa: ANN001 - two Retrievers
+def assert_same_answers(a: Any, b: Any) -> None:
     """Both retrievers give the same chunks, quotes and scores for :data:`QUESTIONS` in every mode."""
     for question in QUESTIONS:
         for mode in ("dense", "lexical", "hybrid"):
@@ -31,21 +37,3 @@ def assert_same_answers(a, b) -> None:  # noqa: ANN001 - two Retrievers
             assert [p.chunk.id for p in x] == [p.chunk.id for p in y], (question, mode)
             assert [p.quote for p in x] == [p.quote for p in y]
             np.testing.assert_allclose([p.score for p in x], [p.score for p in y], atol=1e-4)
-
-
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    """Write records as the archive's JSONL."""
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
-    return path
-
-
-
-@pytest.fixture(scope="session")
-def small_index(tmp_path_factory: pytest.TempPathFactory, tiny_embedder, news_records) -> Path:  # noqa: ANN001
-    """An index of 60 real articles built with the tiny model (read-only for tests)."""
-    from index import build_index
-
-    folder = tmp_path_factory.mktemp("small-index")
-    corpus = write_jsonl(folder / "news.jsonl", news_records[:60])
-    build_index([corpus], folder / "index", tiny_embedder)
-    return folder / "index"

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from perfbench import RESULTS, child_main, folder_mb, run_child, write_subset
+from perfbench import RESULTS, child_main, cpu_summary, folder_mb, run_child, write_subset
 
 EDIT = " وأضاف المصدر أن التحقيقات في الحادث لا تزال مستمرة حتى الآن."
 
@@ -30,6 +30,7 @@ def akhbar_build(task: dict[str, Any]) -> dict[str, Any]:
     from corpus import ChunkerSettings
     from index import IndexSettings, load_embedder
     from index.builder import build_index
+    from index.calibration import describe_engine
 
     settings = IndexSettings(index_dir=Path(task["index_dir"]))
     started = time.perf_counter()
@@ -40,7 +41,8 @@ def akhbar_build(task: dict[str, Any]) -> dict[str, Any]:
                          ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
                          incremental=task["incremental"], build_threads=settings.build_threads)
     seconds = time.perf_counter() - loaded
-    return {"backend": settings.embedding_backend, "model_seconds": round(loaded - started, 2),
+    return {"backend": settings.embedding_backend, "engine": embedder.backend, "engine_line": describe_engine(embedder),
+            "model_seconds": round(loaded - started, 2),
             "seconds": round(seconds, 2), "stages": {k: round(v, 2) for k, v in report.seconds.items()},
             "articles": report.articles, "chunks": report.chunks, "embedded": report.embedded_chunks,
             "size_mb": round(folder_mb(report.build_dir), 1)}
@@ -106,7 +108,7 @@ def edited_copy(corpus: Path, out: Path, every: int = 100) -> int:
     return changed
 
 
-def measure(size: int, workdir: Path, with_langchain: bool, timeout: float) -> dict[str, Any]:
+def measure(size: int, workdir: Path, with_langchain: bool, timeout: float, with_update: bool = True) -> dict[str, Any]:
     """Every figure for one size."""
     script = Path(__file__)
     corpus = write_subset(size, workdir / f"archive-{size}.jsonl")
@@ -124,6 +126,8 @@ def measure(size: int, workdir: Path, with_langchain: bool, timeout: float) -> d
         row["langchain"] = run_child(script, {"step": "langchain_build", "texts": str(texts), "out": str(out)},
                                      timeout)
         print(f"# langchain {size}: {row['langchain']}", flush=True)
+    if not with_update:
+        return row
     edited = workdir / f"archive-{size}-edited.jsonl"
     row["changed_articles"] = edited_copy(corpus, edited)
     row["update"] = run_child(script, {"step": "akhbar_build", "corpus": str(edited), "index_dir": str(index_dir),
@@ -142,11 +146,14 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         stages = "/".join(f"{a['stages'].get(k, 0):.0f}" for k in ("read", "chunk", "embed", "write"))
         lc_cells = (f"{lc['seconds']:.0f} | {lc['chunks'] / lc['seconds']:.1f} | {lc['peak_rss_mb']:.0f} | "
                     f"{lc['size_mb']:.0f} | {lc['seconds'] / a['seconds']:.2f}×") if lc else "— | — | — | — | —"
-        print(f"| {row['articles']} | {a['chunks']} | {a['seconds']:.0f} ({stages}) | {a['chunks'] / a['seconds']:.1f} | "
+        print(f"| {row['articles']} | {a['chunks']} | {a['seconds']:.0f} ({stages}) | "
+              f"{a['chunks'] / a['seconds']:.1f} | "
               f"{row['articles'] / a['seconds']:.1f} | {a['peak_rss_mb']:.0f} | {a['size_mb']:.0f} | {lc_cells} |")
     print("\n| articles | changed | update s | re-embedded chunks | update / full build |")
     print("|---|---|---|---|---|")
     for row in rows:
+        if "update" not in row:
+            continue
         u, a = row["update"], row["akhbar"]
         print(f"| {row['articles']} | {row['changed_articles']} | {u['seconds']:.1f} | {u['embedded']} | "
               f"{u['seconds'] / a['seconds']:.1%} |")
@@ -159,9 +166,13 @@ def main() -> None:
     parser.add_argument("--no-langchain", action="store_true", help="skip the LangChain baseline")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/akhbar-perf"), help="scratch folder")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds allowed per step")
+    parser.add_argument("--no-update", action="store_true", help="skip the 1%% update step")
     parser.add_argument("--json", type=Path, default=RESULTS / "perf_build.json")
     args = parser.parse_args()
-    rows = [measure(size, args.workdir, not args.no_langchain, args.timeout) for size in args.articles]
+    print(cpu_summary(), flush=True)
+    rows = [measure(size, args.workdir, not args.no_langchain, args.timeout, not args.no_update)
+            for size in args.articles]
+    print(f"engine: {rows[0]['akhbar'].get('engine_line', '?')}")
     print_table(rows)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")

@@ -27,6 +27,17 @@ RESULTS = ROOT / "bench" / "results"
 ARCHIVE_ARTICLES = 29_916
 
 
+def cpu_summary() -> str:
+    """``lscpu``'s model name, CPU count and flags, printed by every benchmark (the machine is shared)."""
+    import os
+
+    text = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines())}
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"CPU: {fields.get('Model name', '?')} ({fields.get('CPU(s)', '?')} CPUs), load {load}\n"
+            f"flags: {fields.get('Flags', '?')}")
+
+
 def write_subset(count: int, path: Path) -> Path:
     """Every k-th article of the archive (all sources, categories and months), ``count`` of them."""
     if path.exists():

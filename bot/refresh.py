@@ -6,7 +6,7 @@ When ``FEEDS_FILE`` is set, :func:`schedule_refresh` puts a repeating job on PTB
 1. re-reads ``FEEDS_FILE`` (an edited list applies without a restart);
 2. in a worker thread (``asyncio.to_thread``: fetching and embedding never block the event loop,
    so questions are answered meanwhile), fetches the feeds and adds their new articles to the
-   index with an add-only update (:func:`index.feed_update.update_from_feeds`). It reuses the
+   index with an add-only update (:func:`index.build.feeds.update_from_feeds`). It reuses the
    model already loaded for answering, with ``QUERY_THREADS`` threads, so answering latency stays
    steady and no second copy of the model is loaded;
 3. when a build was written, swaps it in the way ``/reload`` does (:meth:`bot.answerer.Answerer.reload`):
@@ -31,8 +31,8 @@ from corpus import ChunkerSettings
 from corpus.feeds import BadFeedList, read_feed_list
 from corpus.feeds.fetch import public_url
 from index import AkhbarIndexError
+from index.build.feeds import FeedUpdateReport, fetch_settings, update_from_feeds
 from index.embedcache import open_cache
-from index.feed_update import FeedUpdateReport, fetch_settings, update_from_feeds
 from index.stores import open_store
 
 logger = logging.getLogger(__name__)

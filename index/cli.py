@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -44,7 +53,8 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 IndexOption = Annotated[Path | None, typer.Option("--index", "-i", help="Index directory (env: INDEX_DIR).")]
-ModelOption = Annotated[str | None, typer.Option("--model", help="Embedding model name or folder (env: EMBEDDING_MODEL).")]
+ModelOption = Annotated[str | None, typer.Option("--model",
+                                                 help="Embedding model name or folder (env: EMBEDDING_MODEL).")]
 
 
 class RichProgress:
@@ -52,7 +62,7 @@ class RichProgress:
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def start(self, stage: str, total: int | None, unit: str) -> None:
         """Open a bar for the stage."""
@@ -147,8 +157,10 @@ def _print_summary(report: BuildReport, verb: str) -> None:
                   ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()) + ")")
     if report.repaired:
         console.print(f"[yellow]repaired {len(report.repaired)} record(s):[/yellow]")
-        for item in report.repaired[:20]:
-            console.print(f"  {escape(item.path)}: {escape(item.reason)}", highlight=False)
+        for repair in report.repaired[:20]:
+            console.print(f"  {escape(repair.path)}: {escape(repair.reason)}", highlight=False)
+        if len(report.repaired) > 20:
+            console.print(f"  … and {len(report.repaired) - 20} more")
     if report.skipped:
         console.print(f"[yellow]skipped {len(report.skipped)} file(s) or record(s):[/yellow]")
         for item in report.skipped[:20]:
@@ -410,16 +422,19 @@ def evaluate_command(
     questions: Annotated[Path | None, typer.Option(help="QA questions JSONL: {qid, question, answers, pid}.")] = None,
     articles: Annotated[Path | None, typer.Option(help="Articles JSONL for the headline task.")] = None,
     headlines: Annotated[Path | None, typer.Option(help="Headline queries JSONL: {qid, query, article_id}.")] = None,
-    mode: Annotated[list[str] | None, typer.Option(help="dense, lexical, hybrid (repeatable; default: all three).")] = None,
+    mode: Annotated[list[SearchMode] | None, typer.Option(help="dense, lexical, hybrid (repeatable; default: all "
+                                                                "three).")] = None,
     limit: Annotated[int | None, typer.Option(help="Ask only the first N questions.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     model: ModelOption = None,
 ) -> None:
-    """Score retrieval on a labelled set: Recall@1/5/10, MRR@10, nDCG@10, answer-in-quote, queries/s.
+    r"""Score retrieval on a labelled set: Recall@1/5/10, MRR@10, nDCG@10, answer-in-quote, queries/s.
 
     Builds a temporary index with the serving settings. Examples:
-      akhbar-index eval --passages ../shared/data/qa/xquad_ar.passages.jsonl --questions ../shared/data/qa/xquad_ar.questions.jsonl
-      akhbar-index eval --articles ../shared/data/news/ant_multisource.sample300.jsonl --headlines ../shared/data/news/ant_multisource.sample300.headlines.jsonl
+      akhbar-index eval --passages ../shared/data/qa/xquad_ar.passages.jsonl \\
+                        --questions ../shared/data/qa/xquad_ar.questions.jsonl
+      akhbar-index eval --articles ../shared/data/news/ant_multisource.sample300.jsonl \\
+                        --headlines ../shared/data/news/ant_multisource.sample300.headlines.jsonl
     """
     from index.evaluate import evaluate, load_headline_set, load_qa_set
 
@@ -429,26 +444,27 @@ def evaluate_command(
         items = load_headline_set(articles, headlines)
     else:
         raise typer.BadParameter("give --passages and --questions, or --articles and --headlines")
-    modes = mode or ["dense", "lexical", "hybrid"]
-    for name in modes:
-        if name not in ("dense", "lexical", "hybrid"):
-            raise typer.BadParameter(f"unknown mode {name!r}", param_hint="--mode")
+    modes: list[SearchMode] = mode or ["dense", "lexical", "hybrid"]
     settings = _settings(model=model)
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
                              settings.embedding_backend)
     with _progress_bar() as bar:
-        results = evaluate(items[0], items[1][:limit], embedder, settings, modes, RichProgress(bar))  # type: ignore[arg-type]
+        results = evaluate(items[0], items[1][:limit], embedder, settings, modes, RichProgress(bar))
     if as_json:
         print(json.dumps([r.as_dict() for r in results], indent=1))
         return
     table = Table("mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "ans@1", "ans@3", "quote chars", "q/s")
     for r in results:
-        fmt = (lambda v: "—" if v is None else f"{v:.3f}")
-        table.add_row(r.mode, fmt(r.recall_at_1), fmt(r.recall_at_5), fmt(r.recall_at_10), fmt(r.mrr_at_10),
-                      fmt(r.ndcg_at_10), fmt(r.answer_in_quote_at_1), fmt(r.answer_in_quote_at_3),
+        table.add_row(r.mode, _figure(r.recall_at_1), _figure(r.recall_at_5), _figure(r.recall_at_10),
+                      _figure(r.mrr_at_10), _figure(r.ndcg_at_10), _figure(r.answer_in_quote_at_1), _figure(r.answer_in_quote_at_3),
                       "—" if r.mean_quote_chars is None else f"{r.mean_quote_chars:.0f}",
                       f"{r.queries_per_second:.1f}")
     out.print(table)
+
+
+def _figure(value: float | None) -> str:
+    """A metric for the table: three decimals, or a dash when it does not apply."""
+    return "—" if value is None else f"{value:.3f}"
 
 
 def main() -> None:

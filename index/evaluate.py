@@ -74,12 +74,17 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, object]]:
                 yield json.loads(line)
 
 
+def _strings(value: object) -> list[object]:
+    """A JSON list field as a list (absent or not a list: empty)."""
+    return list(value) if isinstance(value, list) else []
+
+
 def load_qa_set(passages: Path, questions: Path) -> tuple[list[Article], list[EvalQuestion]]:
     """Read a QA set: passages become articles (id = pid), questions keep their answers."""
     articles = [Article(id=str(r["pid"]), title=str(r.get("title") or ""), text=str(r["text"]))
                 for r in _read_jsonl(passages)]
     items = [EvalQuestion(str(r["qid"]), str(r["question"]).strip().lstrip("- ").strip(), str(r["pid"]),
-                          tuple(str(a) for a in r.get("answers") or ()))  # type: ignore[union-attr]
+                          tuple(str(a) for a in _strings(r.get("answers"))))
              for r in _read_jsonl(questions)]
     return articles, items
 
@@ -100,8 +105,11 @@ def _write_articles(articles: Sequence[Article], path: Path) -> None:
 
 
 def eval_settings(settings: IndexSettings, workdir: Path) -> IndexSettings:
-    """The serving settings, pointed at a temporary index: a directory in ``workdir`` for FAISS; for
-    Milvus a Lite file there, or on a server a collection named after this process (dropped after)."""
+    """The serving settings, pointed at a temporary index.
+
+    For FAISS a directory in ``workdir``; for Milvus a Lite file there, or on a server a collection
+    named after this process (dropped after).
+    """
     updates: dict[str, object] = {"index_dir": workdir / "index"}
     if settings.vector_store == "milvus":
         if "://" in settings.milvus_uri:
@@ -128,7 +136,8 @@ def score(retriever: Retriever, questions: Sequence[EvalQuestion], mode: SearchM
     """Ask every question in ``mode`` and compute the metrics."""
     progress = progress or NullProgress()
     # Quotes do not change the ranking; without gold answers their semantic evidence is wasted work.
-    retriever.quotes.enabled_semantic = retriever.quotes.embedder is not None and any(item.answers for item in questions)
+    retriever.quotes.enabled_semantic = (retriever.quotes.embedder is not None
+                                         and any(item.answers for item in questions))
     hits = {cutoff: 0 for cutoff in CUTOFFS}
     reciprocal, gain, in_quote_1, in_quote_3, with_answers, quote_chars = 0.0, 0.0, 0, 0, 0, 0
     progress.start(f"asking ({mode})", len(questions), "questions")
@@ -166,7 +175,8 @@ def score(retriever: Retriever, questions: Sequence[EvalQuestion], mode: SearchM
 
 
 def evaluate(articles: Sequence[Article], questions: Sequence[EvalQuestion], embedder: Embedder,
-             settings: IndexSettings, modes: Sequence[SearchMode], progress: Progress | None = None) -> list[EvalResult]:
+             settings: IndexSettings, modes: Sequence[SearchMode],
+             progress: Progress | None = None) -> list[EvalResult]:
     """Build a temporary index once and score every mode on it."""
     with tempfile.TemporaryDirectory(prefix="akhbar-eval-") as workdir:
         settings = eval_settings(settings, Path(workdir))

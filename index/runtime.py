@@ -23,4 +23,4 @@ def configure_logging() -> None:
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # untyped in transformers

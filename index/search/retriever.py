@@ -79,15 +79,6 @@ class Retriever:
         """Articles and chunks (sources, date range, chunk rows) of the serving build."""
         return self.store.metadata
 
-    @property
-    def vectors(self):  # noqa: ANN201 - a FAISS index; only the FAISS store has one
-        """The FAISS index of a FAISS-store build (benchmarks and tests read vectors from it).
-
-        Raises:
-            AttributeError: the index is served by another store.
-        """
-        return self.store.faiss  # type: ignore[attr-defined]
-
     @classmethod
     def open(cls, path: str | Path, *, settings: IndexSettings | None = None, embedder: Embedder | None = None,
              mode: SearchMode | None = None, verify: bool = True) -> Retriever:

@@ -37,12 +37,13 @@ class Restriction:
 
     Attributes:
         count: Chunks that pass (all chunks when unfiltered).
-        handle: The store's own form: FAISS an array of allowed keys or None, Milvus a filter expression.
+        handle: The store's own form: FAISS an array of allowed keys, Milvus a filter expression; None
+            when nothing is filtered.
 
     """
 
     count: int
-    handle: object
+    handle: np.ndarray | str | None
 
 
 @dataclass(slots=True)
@@ -112,10 +113,17 @@ class Metadata(Protocol):
 class StoreReader(Protocol):
     """One build, opened for searching; thread-safe for concurrent searches."""
 
-    manifest: Manifest
-    metadata: Metadata
-    #: Names the build served: the build directory's name (FAISS), ``<collection>@<build id>`` (Milvus).
-    build_id: str
+    @property
+    def manifest(self) -> Manifest:
+        """The build's manifest (model, counts, chunker, dates)."""
+
+    @property
+    def metadata(self) -> Metadata:
+        """Its chunks, articles, sources and dates."""
+
+    @property
+    def build_id(self) -> str:
+        """Names the build served: the build directory's name (FAISS), ``<collection>@<build id>`` (Milvus)."""
 
     @property
     def size(self) -> int:

@@ -12,7 +12,7 @@ import pytest
 from bot.answerer import Answerer, question_refusal, top_relevance
 from bot.settings import BotSettings
 from index import BadQuery, Retriever, build_index
-from index.store import current_build_id
+from index.stores.faiss.layout import current_build_id
 from tests.bot.helpers import question_from
 from tests.support.corpora import write_jsonl
 

@@ -18,7 +18,7 @@ from bot import messages
 from bot.rtl import strip_marks
 from corpus.types import Article
 from index import build_index
-from index.retriever import MAX_QUESTION_CHARS
+from index.search.retriever import MAX_QUESTION_CHARS
 from tests.bot.fake_telegram import FakeTelegram
 from tests.bot.helpers import ask, check_answer, text_of, ui
 from tests.support.corpora import write_jsonl

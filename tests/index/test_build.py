@@ -154,8 +154,8 @@ def test_incremental_update_equals_full_rebuild(tmp_path: Path, tiny_embedder, t
     rebuilt = Retriever.open(rebuilt_dir, settings=_settings(tiny_model_dir, rebuilt_dir), embedder=tiny_embedder)
     assert updated.metadata.chunk_rows() == rebuilt.metadata.chunk_rows()
     assert updated.manifest.article_fingerprints == rebuilt.manifest.article_fingerprints
-    np.testing.assert_allclose(updated.vectors.reconstruct_n(0, report.chunks),
-                               rebuilt.vectors.reconstruct_n(0, full.chunks), atol=1e-5)
+    np.testing.assert_allclose(updated.store.faiss.reconstruct_n(0, report.chunks),
+                               rebuilt.store.faiss.reconstruct_n(0, full.chunks), atol=1e-5)
     assert_same_answers(updated, rebuilt)
     assert changed[12 - 1]["id"] in updated.manifest.article_fingerprints
     assert original[12]["id"] not in updated.manifest.article_fingerprints

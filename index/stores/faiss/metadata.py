@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from corpus.types import Article, Chunk
 from index.errors import IndexCorrupt
@@ -76,7 +77,7 @@ class MetadataDB:
         """Close the connection."""
         self._db.close()
 
-    def _query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple]:
+    def _query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
 
@@ -126,7 +127,8 @@ class MetadataDB:
     def vector_ids_matching(self, sources: Sequence[str] | None, since: date | None,
                             until: date | None) -> list[int]:
         """Vector ids of chunks whose article matches the filters (sources: any of; dates inclusive)."""
-        clauses, parameters = [], []
+        clauses: list[str] = []
+        parameters: list[object] = []
         if sources:
             clauses.append(f"unicode_lower(a.source) IN ({','.join('?' * len(sources))})")
             parameters.extend(s.lower() for s in sources)

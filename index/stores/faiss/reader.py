@@ -43,7 +43,7 @@ class FaissPrevious:
         if not rows:
             return None
         chunks = [Chunk(chunk_id, article.id, article.text[s:e], s, e) for _, chunk_id, s, e in rows]
-        return chunks, [self.vectors.reconstruct(int(v)) for v, *_ in rows]
+        return chunks, [np.asarray(self.vectors.reconstruct(int(v)), dtype=np.float32) for v, *_ in rows]
 
     def close(self) -> None:
         """Close the metadata connection."""
@@ -134,7 +134,7 @@ class FaissReader:
 
     def vectors(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
         """Vectors read back from FAISS's flat storage."""
-        return {int(key): self.faiss.reconstruct(int(key)) for key in keys}
+        return {int(key): np.asarray(self.faiss.reconstruct(int(key)), dtype=np.float32) for key in keys}
 
     def close(self) -> None:
         """Release the metadata connection and the hold on the build."""

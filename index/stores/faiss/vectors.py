@@ -33,13 +33,13 @@ __all__ = ["HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "HNSW_MIN_VECTORS
 def write_vectors(path: Path, matrix: np.ndarray, kind: VectorIndexKind = "auto") -> str:
     """Write ``matrix`` (n × d float32, unit rows) as an inner-product index; returns its kind for the manifest."""
     dimension = int(matrix.shape[1])
+    index: faiss.Index
     if chosen_kind(kind, len(matrix)) == "hnsw":
-        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        label = f"HNSW{HNSW_M}"
+        graph = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index, label = graph, f"HNSW{HNSW_M}"
     else:
-        index = faiss.IndexFlatIP(dimension)
-        label = "Flat"
+        index, label = faiss.IndexFlatIP(dimension), "Flat"
     if len(matrix):
         index.add(np.ascontiguousarray(matrix, dtype=np.float32))
     faiss.write_index(index, str(path))
@@ -50,12 +50,15 @@ def search_vectors(index: faiss.Index, query: np.ndarray, count: int,
                    allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top ``count`` ``(scores, ids)`` for one query, restricted to ``allowed`` ids when given."""
     selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
+    params: faiss.SearchParameters | None = None
     if isinstance(index, faiss.IndexHNSW):
-        params: faiss.SearchParameters = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, count))
-        if selector is not None:
-            params.sel = selector
-    else:
-        params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        hnsw = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # in faiss, missing from its stubs
+        hnsw.efSearch = max(HNSW_EF_SEARCH, count)
+        params = hnsw
+    elif selector is not None:
+        params = faiss.SearchParameters()
+    if params is not None and selector is not None:
+        params.sel = selector
     scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), count, params=params)
     return scores[0], ids[0]
 

@@ -6,6 +6,7 @@ upserts, deletes and id queries, counts and iteration live here once, not in eve
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ def pymilvus() -> ModuleType:
     saved = os.environ.get("MILVUS_URI")
     os.environ["MILVUS_URI"] = ""
     try:
-        import pymilvus as module
+        module = importlib.import_module("pymilvus")
     finally:
         if saved is None:
             os.environ.pop("MILVUS_URI", None)

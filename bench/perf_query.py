@@ -32,7 +32,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from perfbench import ARCHIVE, HEADLINES, RESULTS, child_main, folder_mb, percentiles_ms, run_child, subset_ids, timed
+from perfbench import (
+    ARCHIVE,
+    HEADLINES,
+    RESULTS,
+    child_main,
+    cpu_summary,
+    folder_mb,
+    percentiles_ms,
+    run_child,
+    subset_ids,
+    timed,
+)
 
 MODES = ("dense", "lexical", "hybrid")
 
@@ -227,6 +238,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=7200, help="seconds allowed per step")
     parser.add_argument("--json", type=Path, default=RESULTS / "perf_query.json")
     args = parser.parse_args()
+    print(cpu_summary(), flush=True)
     script = Path(__file__)
     subset_index = args.workdir / f"akhbar-{args.articles}"
     subset = args.workdir / f"archive-{args.articles}.jsonl"

@@ -319,7 +319,7 @@ def calibrate(loaders: Mapping[str, Callable[[], Embedder]], chunks: list[str], 
 
 
 def choose_engine(folder: str | Path, model_id: str, cache_dir: Path, batch_size: int | None = None,
-                  loaders: Mapping[str, Callable[[], Embedder]] | None = None) -> Embedder:
+                  loaders: Mapping[str, Callable[[], Embedder]] | None = None, force: bool = False) -> Embedder:
     """The ``auto`` engine: the recorded choice for this machine, else calibrate and record it.
 
     Calibration runs under a lock beside the record, so two processes starting together measure
@@ -331,14 +331,16 @@ def choose_engine(folder: str | Path, model_id: str, cache_dir: Path, batch_size
         cache_dir: ``CACHE_DIR``; the record is ``CACHE_DIR/engines/<model>.json``.
         batch_size: Overrides the engine's own batch size.
         loaders: Engines to measure (tests); default every candidate installed here.
+        force: Calibrate even if a valid record exists (a record measured while the machine was
+            busy may have skipped engines: ``akhbar-index calibrate`` on a quiet machine redoes it).
     """
     path = record_path(cache_dir, model_id)
     key = calibration_key(model_id, folder)
-    record = read_record(path, key)
+    record = None if force else read_record(path, key)
     if record is None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path.parent / f".{path.name}.lock"):
-            record = read_record(path, key)
+            record = None if force else read_record(path, key)
             if record is None:
                 logger.warning("calibrating embedding engines for this CPU (once, ≤ %.0f s)", TIME_BUDGET)
                 record = calibrate(loaders or engine_loaders(folder, model_id, cache_dir / "models"),

@@ -142,6 +142,10 @@ def test_the_choice_is_recorded_as_json_and_reused(tiny_embedder, tiny_model_dir
     assert again.backend == "fast"
     assert calls["fast"] == 2
     assert json.loads(path.read_text(encoding="utf-8"))["calibrated_at"] == data["calibrated_at"]
+    forced = choose_engine(tiny_model_dir, "tiny", tmp_path, loaders=loaders, force=True)
+    assert forced.backend == "fast"
+    assert json.loads(path.read_text(encoding="utf-8"))["calibrated_at"] >= data["calibrated_at"]
+    assert calls["fast"] == 3  # measured again (and handed over, not loaded a fourth time)
     assert "auto: fastest of" in describe_engine(again)
     assert "fast" in describe_engine(again)
 

@@ -186,7 +186,7 @@ class Answerer:
 
     def plan(self, question: str, previous: Turn | None = None) -> SearchPlan:
         """Decide what to search (see :func:`bot.followup.make_plan`), with the archive's today for time words."""
-        return make_plan(question, self.reference_day(), previous)
+        return make_plan(question, self.reference_day(), previous, dialect_rewrite=self.settings.dialect_rewrite)
 
     def search(self, plan: SearchPlan, offset: int = 0) -> Answer:
         """The page of results of ``plan`` starting at rank ``offset``.

@@ -270,7 +270,8 @@ PREFERRED_ARTICLES = 1
 QUOTE_OWN_WORDS = True
 
 
-def make_plan(question: str, reference: date | None, previous: Turn | None = None) -> SearchPlan:
+def make_plan(question: str, reference: date | None, previous: Turn | None = None, *,
+              dialect_rewrite: bool = True) -> SearchPlan:
     """Decide what to search for ``question``: its own plan, completed from ``previous`` if it leans on it.
 
     Args:
@@ -278,8 +279,9 @@ def make_plan(question: str, reference: date | None, previous: Turn | None = Non
         reference: "Today" for time words: the archive's newest day (None: no time filtering).
         previous: The turn the question follows (the conversation's last, or the answer it replies
             to); None for a question asked alone.
+        dialect_rewrite: Search dialect words as their MSA equivalents.
     """
-    alone = plan_question(question, reference)
+    alone = plan_question(question, reference, dialect_rewrite=dialect_rewrite)
     reason = followup_reason(alone.question, _without_time(alone.question, reference)) if previous else None
     if previous is None or reason is None:
         return alone

@@ -190,6 +190,10 @@ _PLACE_NOUNS = _normalised_set("مدينة بلد دولة مكان منطقة �
 _TIME_NOUNS = _normalised_set("يوم تاريخ سنة عام شهر وقت ساعة")
 _MSA_QUESTIONS: dict[str, QuestionType] = {
     "ماذا": "what", "لماذا": "why", "اين": "where", "متي": "when", "كم": "how_much", "كيف": "how", "هل": "yes_no",
+    # with an attached preposition or conjunction: «بكم بيعت…» asks a price, «ومتى؟», «فأين؟», «منذ متى»
+    "بكم": "how_much", "وكم": "how_much", "فكم": "how_much", "ومتي": "when", "فمتي": "when",
+    "واين": "where", "فاين": "where", "ولماذا": "why", "فلماذا": "why", "وكيف": "how", "فكيف": "how",
+    "وماذا": "what", "فماذا": "what", "وهل": "yes_no", "فهل": "yes_no",
 }
 
 

@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -422,8 +422,8 @@ def evaluate_command(
     questions: Annotated[Path | None, typer.Option(help="QA questions JSONL: {qid, question, answers, pid}.")] = None,
     articles: Annotated[Path | None, typer.Option(help="Articles JSONL for the headline task.")] = None,
     headlines: Annotated[Path | None, typer.Option(help="Headline queries JSONL: {qid, query, article_id}.")] = None,
-    mode: Annotated[list[SearchMode] | None, typer.Option(help="dense, lexical, hybrid (repeatable; default: all "
-                                                                "three).")] = None,
+    mode: Annotated[list[str] | None, typer.Option(help="dense, lexical, hybrid (repeatable; default: all "
+                                                         "three).")] = None,
     limit: Annotated[int | None, typer.Option(help="Ask only the first N questions.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     model: ModelOption = None,
@@ -444,7 +444,7 @@ def evaluate_command(
         items = load_headline_set(articles, headlines)
     else:
         raise typer.BadParameter("give --passages and --questions, or --articles and --headlines")
-    modes: list[SearchMode] = mode or ["dense", "lexical", "hybrid"]
+    modes = _search_modes(mode or ["dense", "lexical", "hybrid"])
     settings = _settings(model=model)
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
                              settings.embedding_backend)
@@ -460,6 +460,16 @@ def evaluate_command(
                       "—" if r.mean_quote_chars is None else f"{r.mean_quote_chars:.0f}",
                       f"{r.queries_per_second:.1f}")
     out.print(table)
+
+
+def _search_modes(names: list[str]) -> list[SearchMode]:
+    """``--mode`` values as search modes (typer cannot take a list of literals itself)."""
+    modes: list[SearchMode] = []
+    for name in names:
+        if name not in ("dense", "lexical", "hybrid"):
+            raise typer.BadParameter(f"unknown mode {name!r}", param_hint="--mode")
+        modes.append(cast("SearchMode", name))
+    return modes
 
 
 def _figure(value: float | None) -> str:

@@ -75,6 +75,8 @@ class IndexSettings(BaseSettings):
     build_threads: int = Field(0, description="Embedding threads when building (0 = all cores).")
     query_threads: int = Field(1, description="Embedding threads when answering (1 keeps latency steady).")
     search_mode: SearchMode = Field("hybrid", description="dense, lexical or hybrid (default).")
+    dialect_rewrite: bool = Field(True, description="Search dialect question/function words and verb prefixes as "
+                                                    "their MSA equivalents (matching only; quotes are verbatim).")
     no_answer_threshold: float = Field(
         DEFAULT_NO_ANSWER_THRESHOLD, ge=-1.0, le=1.0,
         description="Below this cosine between question and best passage, no answer is given (bot, CLI, "

@@ -2,7 +2,10 @@
 
 A question is first *planned*, then *run*:
 
-* **Plan** (:func:`plan_question`): time words (:mod:`index.search.timeexpr`) are resolved
+* **Plan** (:func:`plan_question`): dialect question and function words and verb prefixes are
+  rewritten to MSA *for matching only* (:mod:`corpus.dialect`: «وش صار» searches «ماذا حدث»; the
+  quotes stay the article's words), and the question type (what, when, how much…) recorded;
+  time words (:mod:`index.search.timeexpr`) are resolved
   against the archive's "today" — the day of its newest article, never later than the real
   today (:func:`reference_day`: an archive of 2018 still has a "last week", and one mis-dated
   future article cannot move it) — become the plan's period and are cut from the text searched.
@@ -26,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from corpus.arabic import lexical_tokens
+from corpus.dialect import QuestionType, rewrite_question
 from index.search.passage import Passage
 from index.search.timeexpr import TimeQuery, TimeRange, parse_time
 from index.settings import DEFAULT_NO_ANSWER_THRESHOLD
@@ -62,6 +66,8 @@ class SearchPlan:
         prefer_bonus: Score factor ``1 + prefer_bonus`` for passages of ``prefer`` articles.
         own_words: The words quotes are chosen for when they differ from ``query`` ("" = ``query``).
         also_alone: Also search ``own_words`` alone and fuse the two rankings.
+        question_type: What the question asks for (what, why, where, when, how_much, who, how, yes_no).
+        dialect: The dialect its words suggest (``msa`` when none was seen).
     """
 
     question: str
@@ -74,6 +80,8 @@ class SearchPlan:
     prefer_bonus: float = 0.0
     own_words: str = ""
     also_alone: bool = False
+    question_type: QuestionType = "what"
+    dialect: str = "msa"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,18 +123,22 @@ def reference_day(metadata: Metadata, now: datetime | None = None) -> date | Non
     return max(oldest, min(today, newest.date()))
 
 
-def plan_question(question: str, reference: date | None) -> SearchPlan:
+def plan_question(question: str, reference: date | None, *, dialect_rewrite: bool = True) -> SearchPlan:
     """Plan one question on its own: its period and "latest" wish, its time words cut from the query.
 
     Args:
         question: The question as asked.
         reference: "Today" for time words (:func:`reference_day`); None: no time filtering.
+        dialect_rewrite: Search dialect words as their MSA equivalents (``DIALECT_REWRITE``).
     """
     question = question.strip()
     timed = parse_time(question, reference) if reference else TimeQuery(question)
     # "ماذا حدث أمس؟" → "ماذا حدث؟"; a question left with no word to search keeps its time words.
     base = timed.question.strip() if lexical_tokens(timed.question) else question
-    return SearchPlan(question, base, timed.period, timed.latest)
+    rewritten = rewrite_question(base)
+    query = rewritten.text if dialect_rewrite and lexical_tokens(rewritten.text) else base
+    return SearchPlan(question, query, timed.period, timed.latest, question_type=rewritten.question_type,
+                      dialect=rewritten.dialect)
 
 
 def search_pool(plan: SearchPlan, wanted: int) -> int:

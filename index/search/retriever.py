@@ -48,13 +48,15 @@ class Retriever:
 
     def __init__(self, store: StoreReader, embedder: Embedder, mode: SearchMode = "hybrid",
                  fusion: FusionWeights = DEFAULT_FUSION, semantic_quotes: bool = False,
-                 no_answer_threshold: float | None = None) -> None:
+                 no_answer_threshold: float | None = None, dialect_rewrite: bool = True) -> None:
         self.store = store
         self.embedder = embedder
         self.mode: SearchMode = mode
         #: Below this cosine of question and best passage, :meth:`ask` says it found no answer.
         self.no_answer_threshold = DEFAULT_NO_ANSWER_THRESHOLD if no_answer_threshold is None \
             else no_answer_threshold
+        #: :meth:`ask` searches dialect words as their MSA equivalents (``DIALECT_REWRITE``).
+        self.dialect_rewrite = dialect_rewrite
         self.fusion = fusion
         self.quotes = QuoteSelector(embedder if semantic_quotes else None)
 
@@ -123,7 +125,8 @@ class Retriever:
             reader.close()
             raise
         embedder.set_threads(settings.query_threads)
-        return cls(reader, embedder, mode or settings.search_mode, no_answer_threshold=settings.no_answer_threshold)
+        return cls(reader, embedder, mode or settings.search_mode, no_answer_threshold=settings.no_answer_threshold,
+                   dialect_rewrite=settings.dialect_rewrite)
 
     def close(self) -> None:
         """Release the store's files and connections."""
@@ -177,7 +180,7 @@ class Retriever:
         _check_question(question)
         if not 1 <= k <= MAX_K:
             raise BadQuery(f"k must be between 1 and {MAX_K}, got {k}")
-        plan = plan_question(question, reference_day(self.metadata, now))
+        plan = plan_question(question, reference_day(self.metadata, now), dialect_rewrite=self.dialect_rewrite)
         return run_plan(self, plan, k, offset, threshold=self.no_answer_threshold, sources=sources or ())
 
     # -- internals ---------------------------------------------------------------------------

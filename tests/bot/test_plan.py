@@ -55,7 +55,8 @@ def test_a_follow_up_naming_its_own_subject_is_also_searched_alone() -> None:
 
 def test_a_standalone_question_is_not_changed_by_context() -> None:
     question = "بكم بيعت أغلى زجاجة ويسكي في العالم في مزاد إدنبره؟"
-    assert make_plan(question, REFERENCE, GAS) == make_plan(question, REFERENCE) == SearchPlan(question, question)
+    assert make_plan(question, REFERENCE, GAS) == make_plan(question, REFERENCE) == SearchPlan(
+        question, question, question_type="how_much")
 
 
 def test_a_latest_follow_up_does_not_keep_the_old_period() -> None:

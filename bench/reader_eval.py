@@ -4,9 +4,10 @@ Scores ``bench/data/reader_questions.jsonl`` (32 needs × MSA, Gulf, Egyptian, L
 Maghrebi; every article of the archive that answers a need is gold) on one of three pools,
 defined in ``index/story_eval.py``: ``300`` (the sample), ``3000`` (sample + every gold article +
 ``random.Random(18)`` draws) or ``full`` (29,916 articles). The pool is indexed with the project's
-normal ``index.build_index`` and searched with ``Retriever`` in the serving mode; ``--dialect-rewrite
-on`` gives the search the question rewritten by ``corpus.dialect`` (until the search layer does it
-itself), ``off`` the question as typed, ``both`` runs the two over the same index.
+normal ``index.build_index`` and asked with ``Retriever.ask`` (the query path every front-end
+shares) in the serving mode; ``--dialect-rewrite on`` lets the planner search dialect words as
+MSA (``DIALECT_REWRITE``, the default), ``off`` searches the question as typed, ``both`` runs the
+two over the same index.
 
     python bench/reader_eval.py --pool 300                      # build in a temp dir, both runs
     python bench/reader_eval.py --pool full --index /data/ant30k --dialect-rewrite on
@@ -27,7 +28,6 @@ import time
 from pathlib import Path
 
 from corpus import ChunkerSettings
-from corpus.dialect import rewrite_question
 from index import IndexSettings, Retriever, build_index, load_embedder
 from index.story_eval import (
     ReaderQuestion,
@@ -87,9 +87,9 @@ def build(pool: str, questions: list[ReaderQuestion], workdir: Path, embedder, s
 def run(retriever: Retriever, questions: list[ReaderQuestion], rewrite: bool) -> dict[str, list[list[str]]]:
     """Ask every question; each ranked place is the article shown followed by the copies collapsed into it."""
     rankings: dict[str, list[list[str]]] = {}
+    retriever.dialect_rewrite = rewrite  # the product's query path (index.search.plan), rewrite on or off
     for item in questions:
-        text = rewrite_question(item.question).text if rewrite else item.question
-        passages = retriever.search(text or item.question, k=K)
+        passages = retriever.ask(item.question, k=K).passages
         rankings[item.qid] = [[p.article.id, *(d.id for d in p.duplicates)] for p in passages]
     return rankings
 

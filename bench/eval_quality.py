@@ -45,6 +45,10 @@ def open_set(name: str, settings: IndexSettings, embedder, cache: Path) -> tuple
     return Retriever.open(index_dir, settings=settings, embedder=embedder), questions
 
 
+def _figure(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
 def main() -> None:
     """Run the sets and modes asked for and print the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,10 +68,9 @@ def main() -> None:
         for mode in args.modes:
             result = score(retriever, questions[: args.limit], mode)
             rows.append({"set": name, **result.as_dict()})
-            fmt = (lambda v: "—" if v is None else f"{v:.3f}")
-            print(f"| {name} | {mode} | {fmt(result.recall_at_1)} | {fmt(result.recall_at_5)} | "
-                  f"{fmt(result.recall_at_10)} | {fmt(result.mrr_at_10)} | {fmt(result.ndcg_at_10)} | "
-                  f"{fmt(result.answer_in_quote_at_1)} | {fmt(result.answer_in_quote_at_3)} | "
+            print(f"| {name} | {mode} | {_figure(result.recall_at_1)} | {_figure(result.recall_at_5)} | "
+                  f"{_figure(result.recall_at_10)} | {_figure(result.mrr_at_10)} | {_figure(result.ndcg_at_10)} | "
+                  f"{_figure(result.answer_in_quote_at_1)} | {_figure(result.answer_in_quote_at_3)} | "
                   f"{'—' if result.mean_quote_chars is None else f'{result.mean_quote_chars:.0f}'} | "
                   f"{result.queries_per_second:.1f} |", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)

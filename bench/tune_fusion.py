@@ -80,7 +80,8 @@ def main() -> None:
                  for name, r in data.items()}
     print("baselines (best of dense, lexical) R@1/R@5:", {k: [round(x, 3) for x in v] for k, v in baselines.items()})
     grid = [FusionWeights(dense=d, lexical=1.0, rrf_k=k, score_weight=s)
-            for d, k, s in itertools.product([0.6, 0.8, 1.0, 1.25, 1.5, 2.0], [5, 10, 20, 40, 60], [0.0, 0.5, 1.0, 2.0, 4.0])]
+            for d, k, s in itertools.product([0.6, 0.8, 1.0, 1.25, 1.5, 2.0], [5, 10, 20, 40, 60],
+                                             [0.0, 0.5, 1.0, 2.0, 4.0])]
     rows = []
     for weights in grid:
         figures = {name: recall(r, weights) for name, r in data.items()}

@@ -456,7 +456,8 @@ def evaluate_command(
     table = Table("mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "ans@1", "ans@3", "quote chars", "q/s")
     for r in results:
         table.add_row(r.mode, _figure(r.recall_at_1), _figure(r.recall_at_5), _figure(r.recall_at_10),
-                      _figure(r.mrr_at_10), _figure(r.ndcg_at_10), _figure(r.answer_in_quote_at_1), _figure(r.answer_in_quote_at_3),
+                      _figure(r.mrr_at_10), _figure(r.ndcg_at_10), _figure(r.answer_in_quote_at_1),
+                      _figure(r.answer_in_quote_at_3),
                       "—" if r.mean_quote_chars is None else f"{r.mean_quote_chars:.0f}",
                       f"{r.queries_per_second:.1f}")
     out.print(table)

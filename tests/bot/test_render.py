@@ -245,6 +245,9 @@ def test_every_message_respects_the_limit(limit: int) -> None:
 _ALPHABET = st.sampled_from(list("ابتثجحخدذرسشصضطظعغفقكلمنهوي ءأإآةى٠١٢") + list("<>&\"' \n\t.،؟abcXYZ019😀"))
 
 
+@pytest.mark.fuzz
+
+
 @given(text=st.text(_ALPHABET, min_size=1, max_size=9000), data=st.data())
 def test_any_text_renders_valid_and_verbatim(text: str, data: st.DataObject) -> None:
     chunk_start = data.draw(st.integers(0, len(text) - 1))

@@ -23,6 +23,7 @@ import html
 from dataclasses import replace
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -114,6 +115,9 @@ def check_message(message: str) -> None:
         assert len(link) <= MAX_URL
 
 
+@pytest.mark.fuzz
+
+
 @given(page=st.lists(passages(), min_size=1, max_size=3), question=QUESTIONS)
 def test_any_article_and_question_render_valid_verbatim_messages(page: list[Passage], question: str) -> None:
     answer = answer_for(question, page)
@@ -133,6 +137,9 @@ def test_any_article_and_question_render_valid_verbatim_messages(page: list[Pass
         if utf16_len(html.escape(quote)) + quote.count("\n") <= 800:
             assert strip_marks(quote) in strip_marks(shown), "a quote that fits is shown whole"
     assert not (BIDI_CONTROLS - {FSI, PDI}).intersection(render_plain(page, note=note))
+
+
+@pytest.mark.fuzz
 
 
 @given(question=QUESTIONS)

@@ -19,6 +19,7 @@ article_texts = st.lists(st.tuples(st.sampled_from(ARABIC_WORDS), st.sampled_fro
 
 
 @settings(max_examples=300, deadline=None)
+@pytest.mark.fuzz
 @given(text=article_texts, max_tokens=st.integers(16, 120), overlap=st.integers(0, 7))
 def test_chunk_text_is_always_the_exact_article_slice(text: str, max_tokens: int, overlap: int) -> None:
     chunker = Chunker(settings=ChunkerSettings(max_tokens=max_tokens, overlap_tokens=overlap))
@@ -35,6 +36,7 @@ def test_chunk_text_is_always_the_exact_article_slice(text: str, max_tokens: int
 
 
 @settings(max_examples=100, deadline=None)
+@pytest.mark.fuzz
 @given(text=article_texts)
 def test_chunks_respect_the_token_budget(text: str) -> None:
     chunker = Chunker(settings=ChunkerSettings(max_tokens=40, overlap_tokens=8))

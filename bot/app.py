@@ -34,17 +34,19 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
-from bot import commands, handlers, messages
+from bot import commands, follow_commands, handlers, inline, messages
 from bot.answerer import Answerer
 from bot.callbacks import FEEDBACK_PREFIX, MORE_PREFIX
 from bot.delivery import RetryingRequest
 from bot.feedback import FeedbackStore
+from bot.follow import SqliteFollowStore
 from bot.refresh import schedule_refresh
 from bot.settings import BotSettings
 from bot.state import STATE_KEY, BotState, bot_state
@@ -58,7 +60,7 @@ MAX_RETRIES = 5
 CONCURRENT_UPDATES = 64
 #: Connections to the Bot API for everything but getUpdates (PTB's default).
 CONNECTIONS = 256
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -158,19 +160,25 @@ def register_handlers(application: App) -> None:
     for name, callback in (("start", commands.start_command), ("help", commands.help_command),
                            ("about", commands.about_command), ("ask", handlers.ask_command),
                            ("new", commands.new_command),
-                           ("stats", commands.stats_command), ("reload", commands.reload_command)):
+                           ("stats", commands.stats_command), ("reload", commands.reload_command),
+                           ("follow", follow_commands.follow_command),
+                           ("following", follow_commands.following_command),
+                           ("unfollow", follow_commands.unfollow_command)):
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     text = filters.TEXT & ~filters.COMMAND & new_messages
     application.add_handler(MessageHandler(text & filters.ChatType.PRIVATE, handlers.on_private_text))
     application.add_handler(MessageHandler(text & filters.ChatType.GROUPS, handlers.on_group_text))
     application.add_handler(CallbackQueryHandler(handlers.on_more, pattern=f"^{MORE_PREFIX}:"))
     application.add_handler(CallbackQueryHandler(handlers.on_feedback, pattern=f"^{FEEDBACK_PREFIX}:"))
+    application.add_handler(CallbackQueryHandler(follow_commands.on_unfollow_button,
+                                                 pattern=f"^{follow_commands.UNFOLLOW_PREFIX}:"))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_handler(CallbackQueryHandler(handlers.on_unknown_button))
     application.add_error_handler(handlers.on_error)
 
 
 async def post_init(application: App) -> None:
-    """Open the index (in a worker thread) and the feedback store; start the feed refresh; publish the menu."""
+    """Open the index (in a worker thread), the feedback and follow stores; start the feed refresh; publish the menu."""
     state = bot_state(application)
     settings = state.settings
     if state.loaded_answerer is None:
@@ -180,18 +188,23 @@ async def post_init(application: App) -> None:
         if not salt:
             logger.warning("FEEDBACK_SALT is empty: anyone can link feedback rows to user ids by hashing them")
         state.loaded_feedback = FeedbackStore(settings.feedback_db, salt)
+    if state.loaded_follows is None:
+        state.loaded_follows = await asyncio.to_thread(SqliteFollowStore, settings.follow_path)
     schedule_refresh(application)
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in messages.COMMANDS])
     logger.info("serving index build %s as @%s", state.answerer.build_id, application.bot.username)
 
 
 async def post_shutdown(application: App) -> None:
-    """Close the feedback and conversation stores."""
+    """Close the feedback, follow and conversation stores."""
     state = bot_state(application)
     state.memory.close()
     if state.loaded_feedback is not None:
         state.loaded_feedback.close()
         state.loaded_feedback = None
+    if state.loaded_follows is not None:
+        state.loaded_follows.close()
+        state.loaded_follows = None
 
 
 def run(application: App, settings: BotSettings) -> None:

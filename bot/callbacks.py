@@ -93,12 +93,13 @@ class Page:
 
 @dataclass(slots=True)
 class AskedQuestion:
-    """A question, what was searched for it (so "more" searches the same) and the pages sent for it."""
+    """A question (or a push alert), what was searched for it (so "more" searches the same) and the pages sent."""
 
     text: str
     chat_id: int
     pages: dict[int, Page] = field(default_factory=dict)
     plan: SearchPlan | None = None
+    push: bool = False  # a push alert for a followed topic (its votes are counted as push votes)
 
 
 class QuestionStore:

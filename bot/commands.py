@@ -72,16 +72,19 @@ def _is_admin(update: Update, state: BotState) -> bool:
 
 @rate_limited
 async def stats_command(update: Update, context: Context) -> None:
-    """/stats (admins): questions served, no-answer rate, latency p50/p95, feedback counts."""
+    """/stats (admins): questions served, no-answer rate, latency p50/p95, feedback counts, follows and pushes."""
     state = bot_state(context)
     if not _is_admin(update, state):
         await reply_html(update, context, html_message(messages.ADMIN_ONLY))
         return
     good, bad = await asyncio.to_thread(state.feedback.counts)
+    follows = await asyncio.to_thread(state.follows.counts)
     p50, p95 = (_millis(state.stats.percentile(q)) for q in (50, 95))
     await reply_html(update, context, html_message(
         messages.STATS, served=number(state.stats.served), no_answer_rate=isolate(f"{state.stats.no_answer_rate:.0%}"),
-        p50=p50, p95=p95, good=number(good), bad=number(bad), build=isolate(state.answerer.build_id)))
+        p50=p50, p95=p95, good=number(good), bad=number(bad), build=isolate(state.answerer.build_id))
+        + "\n" + html_message(messages.STATS_FOLLOWS, follows=number(follows.follows), chats=number(follows.chats),
+                              pushes=number(follows.pushes), good=number(follows.good), bad=number(follows.bad)))
 
 
 def _millis(seconds: float | None) -> str:

@@ -418,6 +418,8 @@ async def on_feedback(update: Update, context: Context) -> None:
     await asyncio.to_thread(state.feedback.record, question=press.asked.text, chunk_ids=press.page.chunk_ids,
                             page_offset=press.request.offset, good=press.request.good, user_id=user.id,
                             build_id=state.answerer.build_id)
+    if press.asked.push:
+        await asyncio.to_thread(state.follows.record_vote, press.request.good)
     await press.query.answer(text=messages.FEEDBACK_THANKS)
 
 

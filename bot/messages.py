@@ -109,6 +109,51 @@ STATS: Final = (
     "التقييمات: 👍 {good} / 👎 {bad}\n"
     "نسخة الفهرس: {build}"
 )
+STATS_FOLLOWS: Final = (
+    "المتابعات: {follows} موضوعاً في {chats} محادثة\n"
+    "التنبيهات المرسلة: {pushes}\n"
+    "تقييم التنبيهات: 👍 {good} / 👎 {bad}"
+)
+
+FOLLOW_USAGE: Final = (
+    "اكتب بعد الأمر الموضوع أو السؤال الذي تريد متابعته، مثلاً:\n"
+    f"{RLM}/follow المفاوضات النووية الإيرانية"
+)
+FOLLOW_SAVED: Final = (
+    "تمّت المتابعة: «{topic}».\n"
+    "سأرسل إلى هذه المحادثة كل خبر جديد يصل إلى الأرشيف عنه (حتى {cap} تنبيهات في اليوم). "
+    "اكتب /following لعرض متابعاتك وإيقافها."
+)
+FOLLOW_NOW: Final = "هذا ما أجده في الأرشيف الآن عن هذا الموضوع:"
+FOLLOW_NOTHING_YET: Final = "لا أجد في الأرشيف الآن ما يطابق هذا الموضوع؛ سأنبّهك حين يصل جديد عنه."
+FOLLOW_DUPLICATE: Final = "تتابع هذا الموضوع من قبل: «{topic}»."
+FOLLOW_LIMIT: Final = (
+    "بلغتَ الحد الأقصى للمتابعات في هذه المحادثة ({limit}). "
+    "أوقف إحداها بالأمر /following ثم أضف الجديدة."
+)
+FOLLOWING_NONE: Final = "لا تتابع أي موضوع في هذه المحادثة. اكتب مثلاً:\n" f"{RLM}/follow الانتخابات العراقية"
+FOLLOWING_LIST: Final = (
+    "المواضيع التي تتابعها هنا:\n"
+    f"{RLM}{{topics}}\n"
+    "لإيقاف متابعة اضغط زرّها، أو اكتب /unfollow ورقمها."
+)
+FOLLOWING_ITEM: Final = f"{RLM}{{number}}. {{topic}}"
+BUTTON_UNFOLLOW: Final = "إيقاف {number}: {topic}"
+UNFOLLOW_USAGE: Final = "اكتب رقم الموضوع من قائمة /following، مثلاً: /unfollow ١"
+UNFOLLOW_UNKNOWN: Final = "لا يوجد موضوع بهذا الرقم في قائمة متابعاتك. اكتب /following لعرضها."
+UNFOLLOWED: Final = "أوقفتُ متابعة «{topic}»."
+PUSH_TOPIC: Final = "خبر جديد عن موضوع تتابعه: «{topics}»"
+
+INLINE_HINT_TITLE: Final = "اكتب سؤالك بالعربية"
+INLINE_HINT: Final = (
+    "اكتب بعد اسم البوت سؤالاً عن خبر (ثلاثة أحرف على الأقل)، مثلاً: ماذا قال وزير الخارجية عن المفاوضات؟"
+)
+INLINE_NO_ANSWER_TITLE: Final = "لم أجد إجابة في الأرشيف"
+INLINE_NOT_ALLOWED_TITLE: Final = "غير متاح"
+INLINE_RATE_LIMITED_TITLE: Final = "تمهّل قليلاً"
+INLINE_TOO_LONG_TITLE: Final = "السؤال طويل جداً"
+INLINE_DESCRIPTION: Final = f"{RLM}{{source}} · {{day}}"
+
 RELOADED: Final = "تم تحميل نسخة الفهرس {build}."
 RELOAD_UNCHANGED: Final = "لا توجد نسخة أحدث؛ النسخة الحالية {build}."
 RELOAD_FAILED: Final = "تعذّر تحميل النسخة الجديدة، وما زالت النسخة {build} تعمل. السبب مسجّل في السجل."
@@ -123,4 +168,7 @@ COMMANDS: Final = (
     ("about", "عدد المقالات ومصادرها وفترتها"),
     ("ask", "اطرح سؤالاً (في المجموعات)"),
     ("new", "ابدأ موضوعاً جديداً (انسَ الأسئلة السابقة)"),
+    ("follow", "تابع موضوعاً وتلقَّ أخباره الجديدة"),
+    ("following", "المواضيع التي تتابعها وإيقافها"),
+    ("unfollow", "أوقف متابعة موضوع برقمه"),
 )

@@ -11,7 +11,8 @@ When ``FEEDS_FILE`` is set, :func:`schedule_refresh` puts a repeating job on PTB
    steady and no second copy of the model is loaded;
 3. when a build was written, swaps it in the way ``/reload`` does (:meth:`bot.answerer.Answerer.reload`):
    a question already being searched finishes on the old build, the next one sees the new articles;
-4. logs counts (added, already known, failed) and the headlines added; never a token or a secret.
+4. pushes the articles the new build added to the chats following their topics (:mod:`bot.alerts`);
+5. logs counts (added, already known, failed) and the headlines added; never a token or a secret.
 
 A failing run (a bad feed list, another build holding the index lock, a full disk) is logged and
 the next run tries again; the bot serves the previous build meanwhile. Runs never overlap.
@@ -26,13 +27,14 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from bot.alerts import added_article_ids, push_new_articles
 from bot.state import BotState, bot_state
 from corpus import ChunkerSettings
 from corpus.feeds import BadFeedList, read_feed_list
 from corpus.feeds.fetch import public_url
 from index import AkhbarIndexError
 from index.build.feeds import FeedUpdateReport, fetch_settings, update_from_feeds
-from index.embedcache import open_cache
+from index.embedding.cache import open_cache
 from index.stores import open_store
 
 logger = logging.getLogger(__name__)
@@ -86,10 +88,22 @@ async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if report is None:
         return
     if report.build is not None:
+        before = state.answerer.retriever.manifest.article_fingerprints
         result = await asyncio.to_thread(state.answerer.reload)
         if result.error:
             logger.error("feed refresh: the new build could not be served: %s", result.error)
+        elif result.swapped:
+            after = state.answerer.retriever.manifest.article_fingerprints
+            await _push(context, state, added_article_ids(before, after))
     _log(report)
+
+
+async def _push(context: ContextTypes.DEFAULT_TYPE, state: BotState, new_ids: list[str]) -> None:
+    """Push the new articles to the chats that follow their topics; a failure here never stops the refresh job."""
+    try:
+        await push_new_articles(context, state, new_ids)
+    except Exception:
+        logger.exception("pushing the new articles to followers failed")
 
 
 def refresh_once(state: BotState) -> FeedUpdateReport | None:

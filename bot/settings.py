@@ -67,13 +67,23 @@ class BotSettings(IndexSettings):
     refresh_minutes: float = Field(
         15.0, gt=0, description="Minutes between two feed refreshes (the first runs right after start).")
 
+    follow_threshold: float = Field(
+        0.88, description="Relevance (question-passage cosine) a newly added article must reach to be pushed to a "
+                          "chat following a topic; never below NO_ANSWER_THRESHOLD (a wrong alert costs more "
+                          "than a late one). Calibrated with bench/follow_precision.py.")
+    follow_max_topics: int = Field(10, ge=1, le=100, description="Topics one chat may follow at once.")
+    follow_max_pushes_per_day: int = Field(
+        10, ge=1, le=1000, description="Push messages one chat receives per UTC day at most.")
+    follow_db: Path | None = Field(
+        None, description="SQLite file of follows and pushes; empty = follows.sqlite beside FEEDBACK_DB.")
+
     @field_validator("feeds_file", mode="before")
     @classmethod
     def _empty_feeds_is_none(cls, value: object) -> object:
         """``FEEDS_FILE=`` (empty) means no refresh, not the current directory."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("context_db", mode="before")
+    @field_validator("context_db", "follow_db", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """``CONTEXT_DB=`` (empty) means memory only, not the current directory."""
@@ -92,6 +102,16 @@ class BotSettings(IndexSettings):
         if isinstance(value, int):
             return frozenset({value})
         return value
+
+    @property
+    def push_threshold(self) -> float:
+        """The bar a new article must clear to be pushed: ``FOLLOW_THRESHOLD``, and never below the no-answer one."""
+        return max(self.follow_threshold, self.no_answer_threshold)
+
+    @property
+    def follow_path(self) -> Path:
+        """Where follows are kept: ``FOLLOW_DB``, else ``follows.sqlite`` beside the feedback store."""
+        return self.follow_db if self.follow_db is not None else self.feedback_db.with_name("follows.sqlite")
 
     @property
     def token(self) -> str | None:

@@ -1,7 +1,7 @@
 """What the bot shares between handlers, kept in ``application.bot_data`` under one key.
 
 One typed object instead of loose dictionary keys: the settings, the answerer (the retriever,
-loaded once in ``post_init``), the feedback store, the question memory behind the buttons, the
+loaded once in ``post_init``), the feedback and follow stores, the question memory behind the buttons, the
 conversations (for follow-up questions), the rate limiter, serving figures, and the chats
 already refused.
 """
@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackContext
 from bot.answerer import Answerer
 from bot.callbacks import QuestionStore
 from bot.feedback import FeedbackStore
+from bot.follow import FollowStore
 from bot.limiter import SlidingWindowLimiter
 from bot.memory import ContextStore, MemoryContext, open_context
 from bot.settings import BotSettings
@@ -48,6 +49,7 @@ class BotState:
     refused_chats: set[int] = field(default_factory=set)
     loaded_answerer: Answerer | None = None
     loaded_feedback: FeedbackStore | None = None
+    loaded_follows: FollowStore | None = None
 
     @classmethod
     def create(cls, settings: BotSettings, embedder: Embedder | None = None) -> BotState:
@@ -69,6 +71,13 @@ class BotState:
         if self.loaded_feedback is None:
             raise RuntimeError("the feedback store is not open yet: post_init has not run")
         return self.loaded_feedback
+
+    @property
+    def follows(self) -> FollowStore:
+        """The open store of standing questions and pushes (:mod:`bot.follow`)."""
+        if self.loaded_follows is None:
+            raise RuntimeError("the follow store is not open yet: post_init has not run")
+        return self.loaded_follows
 
 
 def bot_state(source: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any]) -> BotState:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from telegram.ext import AIORateLimiter, CallbackQueryHandler, CommandHandler, TypeHandler
+from telegram.ext import AIORateLimiter, CallbackQueryHandler, CommandHandler, InlineQueryHandler, TypeHandler
 
 from bot.app import ALLOWED_UPDATES, MissingToken, build_application, file_url, run
 from bot.delivery import RetryingRequest
@@ -35,9 +35,10 @@ def test_the_application_is_wired_once(make_settings: Callable[..., BotSettings]
     assert len(gate) == 1
     assert isinstance(gate[0], TypeHandler), "the allow-list gate runs before everything"
     commands = {name for h in application.handlers[0] if isinstance(h, CommandHandler) for name in h.commands}
-    assert commands == {"start", "help", "about", "ask", "new", "stats", "reload"}
+    assert commands == {"start", "help", "about", "ask", "new", "stats", "reload", "follow", "following", "unfollow"}
     buttons = [h for h in application.handlers[0] if isinstance(h, CallbackQueryHandler)]
-    assert len(buttons) == 3
+    assert len(buttons) == 4
+    assert any(isinstance(h, InlineQueryHandler) for h in application.handlers[0]), "inline mode is wired"
     assert buttons[-1].pattern is None, "unknown button data is caught last"
     assert application.error_handlers
 

@@ -52,6 +52,12 @@ def message_update(text: str, *, chat_id: int, user_id: int | None = None, reply
     return {"message": message}
 
 
+def inline_update(query: str, *, user_id: int, chat_type: str = "private") -> dict[str, Any]:
+    """An inline query (``@bot query`` typed in a chat of ``chat_type``); its id is returned in the update."""
+    return {"inline_query": {"id": f"iq{next(_query_ids)}", "from": user(user_id), "query": query, "offset": "",
+                             "chat_type": chat_type}}
+
+
 def callback_update(data: str, *, chat_id: int, user_id: int | None = None, message_id: int = 1) -> dict[str, Any]:
     """A press on an inline button under the bot's message ``message_id``."""
     return {"callback_query": {

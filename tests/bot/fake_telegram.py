@@ -3,11 +3,15 @@
 The real application talks to it through PTB's ``base_url``. It implements the methods the bot
 uses — ``getMe``, ``deleteWebhook``, ``getUpdates`` (long polling from a queue, honouring
 ``offset`` and ``timeout``), ``setWebhook``, ``sendMessage``, ``sendChatAction``,
-``answerCallbackQuery``, ``editMessageReplyMarkup``, ``setMyCommands``, ``getMyCommands`` — and
+``answerCallbackQuery``, ``editMessageReplyMarkup``, ``editMessageText``, ``answerInlineQuery``,
+``setMyCommands``, ``getMyCommands`` — and
 behaves like Telegram where it matters to the tests:
 
 * a wrong token gets 401 Unauthorized;
 * ``sendMessage`` with HTML that Telegram would refuse gets 400 "can't parse entities";
+* ``answerInlineQuery`` checks its results as Telegram does (at most 50, unique ids of at most 64
+  bytes, a title, a message of valid HTML within 4096 characters) and keeps them in
+  :attr:`FakeTelegram.inline_answers`;
 * :meth:`FakeTelegram.fail_next` scripts faults for the next calls of one method: an error status
   (:func:`server_error`, :func:`conflict`, :func:`flood` with ``retry_after``), an answer later than
   the client waits (:func:`slow`: the call is still carried out, as Telegram does when it is merely
@@ -41,7 +45,8 @@ BOT_USERNAME = "akhbar_test_bot"
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "أخبار", "username": BOT_USERNAME,
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 #: Parameters PTB sends as plain strings; every other parameter is JSON-encoded.
-_STRING_PARAMETERS = {"text", "parse_mode", "action", "callback_query_id", "url", "secret_token", "language_code"}
+_STRING_PARAMETERS = {"text", "parse_mode", "action", "callback_query_id", "url", "secret_token", "language_code",
+                      "inline_query_id"}
 #: Longest long-poll wait, whatever the client asks, so a test can never hang on the server.
 _MAX_POLL_SECONDS = 5.0
 #: Longest wait on stop for requests still being answered (a slow fault), so stopping never hangs.
@@ -129,6 +134,8 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self.delivered_at: dict[int, float] = {}
         self.commands: list[dict[str, Any]] = []
+        #: Successful ``answerInlineQuery`` calls by inline query id.
+        self.inline_answers: dict[str, Call] = {}
         #: The parameters of the last ``setWebhook`` (url, secret_token, …); empty when none is set.
         self.webhook: dict[str, Any] = {}
         self.port = 0
@@ -259,6 +266,8 @@ class FakeTelegram:
         self.calls.append(call)
         if method == "sendMessage" and status == 200:
             self._delivered[int(params["chat_id"])].append(call)
+        if method == "answerInlineQuery" and status == 200:
+            self.inline_answers[str(params["inline_query_id"])] = call
         await self._notify()
         return web.json_response(payload, status=status or 500)
 
@@ -338,6 +347,27 @@ class FakeTelegram:
     def _editMessageReplyMarkup(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
         return 200, {"ok": True, "result": self._message(params, "…")}
 
+    def _editMessageText(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        refusal = _html_refusal(str(params.get("text", "")), params.get("parse_mode"))
+        if refusal:
+            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
+        return 200, {"ok": True, "result": self._message(params, str(params["text"]))}
+
+    def _answerInlineQuery(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: RESULTS_TOO_MUCH"}
+        ids = [str(r.get("id", "")) for r in results]
+        if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: RESULT_ID_INVALID"}
+        for result in results:
+            content = result.get("input_message_content") or {}
+            refusal = _html_refusal(str(content.get("message_text", "")), content.get("parse_mode"))
+            if result.get("type") != "article" or not str(result.get("title", "")).strip() or refusal:
+                return 400, {"ok": False, "error_code": 400,
+                             "description": f"Bad Request: invalid result: {refusal or 'no title'}"}
+        return 200, {"ok": True, "result": True}
+
     def _message(self, params: dict[str, Any], text: str) -> dict[str, Any]:
         chat_id = int(params["chat_id"]) if "chat_id" in params else 1
         message = {"message_id": int(params.get("message_id") or next(self._message_ids)), "date": int(time.time()),
@@ -345,6 +375,19 @@ class FakeTelegram:
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
         return message
+
+
+def _html_refusal(text: str, parse_mode: object) -> str | None:
+    """Why Telegram would refuse this message text ("can't parse entities", too long, empty), or None."""
+    visible = text
+    if parse_mode == "HTML":
+        try:
+            visible = parse_telegram_html(text).text
+        except InvalidTelegramHtml as error:
+            return f"can't parse entities: {error}"
+    if not visible.strip() or utf16_len(visible) > 4096:
+        return "message is too long or empty"
+    return None
 
 
 def chat(chat_id: int) -> dict[str, Any]:

@@ -76,6 +76,10 @@ def schedule_refresh(application: Any) -> bool:
 async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """One refresh (see the module docstring); never raises, so the job keeps its schedule."""
     state = bot_state(context)
+    # What was served before the run: a question may hot-reload the new build before this job does.
+    served = state.answerer.retriever
+    before_build, before = served.build_id, served.manifest.article_fingerprints
+    del served  # the old build is not held open for the length of the run
     try:
         report = await asyncio.to_thread(refresh_once, state)
     except (BadFeedList, AkhbarIndexError, OSError) as error:
@@ -88,13 +92,12 @@ async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if report is None:
         return
     if report.build is not None:
-        before = state.answerer.retriever.manifest.article_fingerprints
         result = await asyncio.to_thread(state.answerer.reload)
         if result.error:
             logger.error("feed refresh: the new build could not be served: %s", result.error)
-        elif result.swapped:
-            after = state.answerer.retriever.manifest.article_fingerprints
-            await _push(context, state, added_article_ids(before, after))
+        current = state.answerer.retriever
+        if current.build_id != before_build:
+            await _push(context, state, added_article_ids(before, current.manifest.article_fingerprints))
     _log(report)
 
 

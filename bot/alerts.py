@@ -21,7 +21,8 @@
    interrupts a reader who asked nothing, so it must be more certain than an answer.
 4. **No spam** (:func:`plan_pushes`): a story is pushed once per chat: its keys (the article ids
    of every outlet the retriever folded into it, and its normalised headline) are remembered, so
-   the same story from another outlet in a later refresh is not pushed again; one refresh's
+   the same story from another outlet in a later refresh is not pushed again, and two outlets of
+   one refresh that the retriever did not fold are one passage, "also reported by"; one refresh's
    matches for one chat are merged into one message of at most :data:`MAX_PUSH_ARTICLES`
    articles, best first; a chat gets at most ``FOLLOW_MAX_PUSHES_PER_DAY`` pushes per UTC day.
 5. **Sending** goes through the bot (PTB's ``AIORateLimiter`` spaces it within Telegram's flood
@@ -35,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -167,6 +168,9 @@ def plan_pushes(matches: Iterable[Match], seen: Callable[[int, Iterable[str]], b
             keys = story_keys(match.passage)
             same = next((taken[key] for key in keys if key in taken), None)
             if same is not None:  # the same story again (another topic or another outlet): one passage
+                push.passages[same] = _also_reported(push.passages[same], match.passage)
+                taken.update(dict.fromkeys(keys, same))
+                push.story_keys.extend(k for k in keys if k not in push.story_keys)
                 if match.follow.topic not in push.topics:
                     push.topics.append(match.follow.topic)
                 continue
@@ -180,6 +184,13 @@ def plan_pushes(matches: Iterable[Match], seen: Callable[[int, Iterable[str]], b
         if push.passages:
             pushes.append(push)
     return pushes
+
+
+def _also_reported(kept: Passage, other: Passage) -> Passage:
+    """``kept`` with the articles of ``other`` (the same story elsewhere) listed as "also reported by"."""
+    known = {kept.article.id, *(a.id for a in kept.duplicates)}
+    extra = tuple(a for a in (other.article, *other.duplicates) if a.id not in known)
+    return replace(kept, duplicates=kept.duplicates + extra) if extra else kept
 
 
 def push_note(topics: Sequence[str]) -> str:

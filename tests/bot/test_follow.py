@@ -82,6 +82,8 @@ def test_a_story_already_pushed_or_repeated_by_another_outlet_is_not_pushed_agai
     assert [p.article.id for p in push.passages] == ["n1"]
     assert push.topics == ["أ", "ب"], "both topics are named on the one passage"
     assert "a:other-outlet" in push.story_keys, "the folded outlet is remembered too"
+    assert [a.id for a in push.passages[0].duplicates] == ["other-outlet", "n2"], "also reported by"
+    assert "a:n2" in push.story_keys
     assert set(story_keys(push.passages[0])) <= set(push.story_keys)
 
 

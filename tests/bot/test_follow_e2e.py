@@ -95,9 +95,13 @@ async def test_a_new_article_is_pushed_once_to_its_follower_only_and_follows_sur
         start_bot, fake_telegram: FakeTelegram, tmp_path: Path, archive: Path,
         news_records: list[dict[str, Any]]) -> None:
     first, late = (PageSpec(r, slug) for r, slug in zip(news_records[240:242], ("first", "late"), strict=True))
-    site = NewsSite([first, late], {"/rss.xml": [("/news/first.html", first.record)]})
+    # The same story from two more outlets: one in the same refresh, one in a later one.
+    copy, later = (PageSpec({**late.record, "source": f"وكالة {n}",
+                             "text": late.record["text"] + f"\nوأضاف مراسل {n} أن التفاصيل ستعلن."}, slug)
+                   for n, slug in ((1, "copy"), (2, "later")))
+    site = NewsSite([first, late, copy, later], {"/rss.xml": [("/news/first.html", first.record)]})
     with site:
-        late_article = _article(site, late)
+        late_article, copy_article, later_article = (_article(site, s) for s in (late, copy, later))
         topic = question_from(late_article)
         unrelated = _unrelated_topic(news_records[200:204], late_article)
         settings = _settings(site, tmp_path / "feeds.txt", archive)
@@ -109,9 +113,12 @@ async def test_a_new_article_is_pushed_once_to_its_follower_only_and_follows_sur
             await fake_telegram.settle()
             reader_before, group_before = len(fake_telegram.sent(READER)), len(fake_telegram.sent(OTHER_GROUP))
 
-            site.feeds["/rss.xml"].insert(0, ("/news/late.html", late.record))  # published now
+            site.feeds["/rss.xml"][:0] = [("/news/late.html", late.record), ("/news/copy.html", copy.record)]
             await fake_telegram.wait_for(lambda: len(fake_telegram.sent(READER)) > reader_before, 60.0)
             await _refreshes(site, 2)  # two more refreshes: nothing new, nothing sent again
+            site.feeds["/rss.xml"].insert(0, ("/news/later.html", later.record))  # the story again, elsewhere
+            await _wait(lambda: later_article.id in state.answerer.retriever.manifest.article_fingerprints)
+            await _refreshes(site, 1)
             await fake_telegram.settle()
             pushes = fake_telegram.sent(READER)[reader_before:]
             group_pushes = fake_telegram.sent(OTHER_GROUP)[group_before:]
@@ -124,8 +131,12 @@ async def test_a_new_article_is_pushed_once_to_its_follower_only_and_follows_sur
         assert "تمّت المتابعة" in text_of(saved)
         assert len(pushes) == 1, "one push, and no duplicate on the next refreshes"
         [push] = pushes
-        parsed = check_answer(push, {late_article.url: late_article})  # valid HTML, verbatim quote
-        assert parsed.headline_links == [late_article.url]
+        story = {a.url: a for a in (late_article, copy_article)}
+        parsed = check_answer(push, story)  # valid HTML, verbatim quote
+        [headline] = parsed.headline_links
+        assert headline in story
+        assert (set(story) - {headline}) <= set(parsed.links), "the other outlet is named: also reported by"
+        assert "ورد الخبر نفسه أيضاً في" in parsed.text
         assert messages.PUSH_TOPIC.split("«")[0] in parsed.text
         assert topic[:30] in parsed.text.replace("\u2068", "").replace("\u2069", ""), "names the followed topic"
         assert [b["text"] for b in keyboard(push)] == [messages.BUTTON_BAD, messages.BUTTON_GOOD]

@@ -35,7 +35,7 @@ from bot.answerer import Answerer
 from bot.dialogues import Asked, load_dialogues, replay, rows, summarise
 from bot.settings import BotSettings
 from index import Retriever, build_index, load_embedder
-from index.embedcache import open_cache
+from index.embedding.cache import open_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWS = ROOT.parent / "shared" / "data" / "news" / "ant_multisource.sample300.jsonl"

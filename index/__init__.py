@@ -13,8 +13,9 @@ The rooms (see docs/architecture.md): ``embedding/`` models, ``stores/`` FAISS a
 
 import logging
 
-from index.builder import BuildReport, build_index
-from index.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
+from index.build.builder import BuildReport, build_index
+from index.embedding import SentenceTransformerEmbedder, load_embedder
+from index.embedding.base import Embedder
 from index.errors import (
     AkhbarIndexError,
     BadQuery,

@@ -21,23 +21,11 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
-from corpus import ChunkerSettings
-from index.builder import BuildReport, build_index
-from index.embedcache import open_cache
-from index.embedding import load_embedder
+from index.build.builder import BuildReport
+from index.build.run import RichProgress, progress_bar, run_build
+from index.embedding import describe_engine, engine_summary, load_embedder, recalibrate
 from index.errors import AkhbarIndexError, BadQuery
 from index.runtime import configure_logging
 from index.search.retriever import Retriever
@@ -55,43 +43,6 @@ out = Console(soft_wrap=True)
 IndexOption = Annotated[Path | None, typer.Option("--index", "-i", help="Index directory (env: INDEX_DIR).")]
 ModelOption = Annotated[str | None, typer.Option("--model",
                                                  help="Embedding model name or folder (env: EMBEDDING_MODEL).")]
-
-
-class RichProgress:
-    """Shows each build stage as a progress bar with items per second."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._task: TaskID | None = None
-
-    def start(self, stage: str, total: int | None, unit: str) -> None:
-        """Open a bar for the stage."""
-        self._task = self._progress.add_task(f"{stage} ({unit})", total=total)
-
-    def advance(self, amount: int = 1) -> None:
-        """Move the current bar."""
-        if self._task is not None:
-            self._progress.advance(self._task, amount)
-
-    def finish(self) -> None:
-        """Complete the current bar."""
-        if self._task is not None:
-            task = self._progress.tasks[-1]
-            self._progress.update(self._task, total=task.completed, completed=task.completed)
-            self._task = None
-
-
-class RateColumn(ProgressColumn):
-    """Items per second of a stage (articles/s while reading, chunks/s while embedding)."""
-
-    def render(self, task: Task) -> Text:
-        """Format the task's current speed."""
-        return Text(f"{task.speed:.1f}/s" if task.speed else "", style="cyan")
-
-
-def _progress_bar() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
 
 
 def _settings(index: Path | None = None, model: str | None = None, mode: SearchMode | None = None) -> IndexSettings:
@@ -124,28 +75,6 @@ def _build_failed(error: OSError, store: IndexStore, before: str | None) -> type
     else:
         state = "the previous index is still current"
     return _fail(f"build failed, {state}: {reason or type(error).__name__}")
-
-
-def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool,
-              add_only: bool = False) -> BuildReport:
-    """Load the model and build or update with a progress bar; shared by ``build`` and the bot.
-
-    ``add_only`` keeps every article of the current build (an update from feeds, see :mod:`index.build.feeds`).
-    """
-    console.print(f"loading model {settings.embedding_model} ({settings.embedding_backend}) …")
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
-                             settings.embedding_backend)
-    cache = open_cache(settings, embedder)
-    try:
-        with _progress_bar() as bar:
-            return build_index(sources, settings.index_dir, embedder,
-                               ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
-                               incremental=incremental, progress=RichProgress(bar), wait=wait,
-                               build_threads=settings.build_threads, cache=cache, vector_index=settings.vector_index,
-                               add_only=add_only, store=open_store(settings))
-    finally:
-        if cache is not None:
-            cache.close()
 
 
 def _print_summary(report: BuildReport, verb: str) -> None:
@@ -381,6 +310,9 @@ def info(index: IndexOption = None) -> None:
         if key != "files":
             table.add_row(key, str(value))
     table.add_row("build", retriever.build_id)
+    table.add_row("engine", describe_engine(retriever.embedder))
+    table.add_row("engine here", engine_summary(retriever.manifest.model_id, settings.cache_dir,
+                                                settings.embedding_backend))
     table.add_row("store", open_store(settings).description)
     table.add_row("sources", ", ".join(f"{name or '(none)'} ({count})" for name, count in retriever.metadata.sources()))
     out.print(table)
@@ -406,7 +338,7 @@ def migrate(
     source = open_store(settings.model_copy(update={"vector_store": "faiss" if to == "milvus" else "milvus"}))
     target = open_store(settings.model_copy(update={"vector_store": to}))
     try:
-        with _progress_bar() as bar:
+        with progress_bar(console) as bar:
             location = copy_index(source, target, wait=wait, progress=RichProgress(bar))
     except AkhbarIndexError as error:
         raise _fail(str(error)) from None
@@ -414,6 +346,21 @@ def migrate(
         raise _fail(f"migration failed, the target's previous index is still current: {error}") from None
     console.print(f"[green]migrated[/green] {escape(source.description)} → {escape(target.description)} "
                   f"(build {escape(location.name)}); set VECTOR_STORE={to} to serve it", highlight=False)
+
+
+@app.command()
+def calibrate(model: ModelOption = None) -> None:
+    """Measure every embedding engine on this CPU again and record the fastest that agrees with torch fp32.
+
+    EMBEDDING_BACKEND=auto does this once per machine by itself (<= 30 s); run it after changing
+    hardware settings, or to see the figures. Example: akhbar-index calibrate
+    """
+    settings = _settings(model=model)
+    try:
+        embedder = recalibrate(settings.embedding_model, settings.cache_dir)
+    except AkhbarIndexError as error:
+        raise _fail(str(error)) from None
+    out.print(describe_engine(embedder), highlight=False)
 
 
 @app.command("eval")
@@ -448,7 +395,7 @@ def evaluate_command(
     settings = _settings(model=model)
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
                              settings.embedding_backend)
-    with _progress_bar() as bar:
+    with progress_bar(console) as bar:
         results = evaluate(items[0], items[1][:limit], embedder, settings, modes, RichProgress(bar))
     if as_json:
         print(json.dumps([r.as_dict() for r in results], indent=1))

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from corpus import Article, ChunkerSettings
-from index.builder import build_index
-from index.embedding import Embedder
-from index.progress import NullProgress, Progress
+from index.build.builder import build_index
+from index.build.progress import NullProgress, Progress
+from index.embedding.base import Embedder
 from index.search.retriever import Retriever
 from index.settings import IndexSettings, SearchMode
 from index.stores import open_store

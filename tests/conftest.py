@@ -97,7 +97,7 @@ def real_sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -
     beside the converted model, so later runs (and CI's second run) build in seconds.
     """
     from index import build_index
-    from index.embedcache import EmbeddingCache
+    from index.embedding.cache import EmbeddingCache
     from index.settings import default_cache_dir
 
     folder = tmp_path_factory.mktemp("sample300-default-model")

@@ -3,7 +3,7 @@
 Small modules, one job each: :mod:`~corpus.feeds.feedlist` reads the operator's list of feeds,
 :mod:`~corpus.feeds.fetch` fetches politely, :mod:`corpus.extract` turns a page into an article,
 :mod:`~corpus.feeds.store` remembers validators and seen items, :mod:`~corpus.feeds.refresh`
-runs them. Knows nothing of indexes: ``index.feed_update`` adds what a run found to the index.
+runs them. Knows nothing of indexes: ``index.build.feeds`` adds what a run found to the index.
 """
 
 from corpus.feeds.feedlist import BadFeedList, parse_feed_list, read_feed_list

@@ -15,7 +15,7 @@ For every feed of the list, in order:
 
 At the end, the new articles are written to ``feeds/<run>.jsonl`` and the items and validators
 recorded (:meth:`corpus.feeds.store.FeedStore.save_run`). Nothing here touches the index: the
-caller decides what to do with the articles (``index.feed_update`` adds them incrementally).
+caller decides what to do with the articles (``index.build.feeds`` adds them incrementally).
 """
 
 from __future__ import annotations

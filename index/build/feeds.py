@@ -36,11 +36,11 @@ from corpus.feeds import (
 )
 from corpus.feeds.guard import parse_allowed_hosts
 from corpus.types import Article
-from index.builder import BuildReport, build_index
-from index.embedcache import EmbeddingCache
-from index.embedding import Embedder
+from index.build.builder import BuildReport, build_index
+from index.build.progress import Progress
+from index.embedding.base import Embedder
+from index.embedding.cache import EmbeddingCache
 from index.errors import FeedsBusy, IndexLocked
-from index.progress import Progress
 from index.settings import IndexSettings, VectorIndexKind
 from index.stores import IndexStore
 from index.stores.faiss.layout import file_lock

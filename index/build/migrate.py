@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from corpus import Chunk
-from index.builder import embedding_text
+from index.build.builder import embedding_text
+from index.build.progress import NullProgress, Progress
 from index.errors import IndexCorrupt
-from index.progress import NullProgress, Progress
 from index.stores import BuildContent, IndexStore
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from corpus.arabic import lexical_tokens
 from corpus.dialect import QuestionType, rewrite_question
@@ -35,8 +35,24 @@ from index.search.timeexpr import TimeQuery, TimeRange, parse_time
 from index.settings import DEFAULT_NO_ANSWER_THRESHOLD
 
 if TYPE_CHECKING:
-    from index.search.retriever import Retriever
+    from index.search.quotes import QuoteSelector
     from index.stores import Metadata
+
+
+class Searcher(Protocol):
+    """What running a plan needs of :class:`index.search.retriever.Retriever` (which satisfies it)."""
+
+    @property
+    def metadata(self) -> Metadata:
+        """The serving build's articles and dates."""
+
+    @property
+    def quotes(self) -> QuoteSelector:
+        """The quote selector (a follow-up's quotes are chosen for its own words)."""
+
+    def search(self, question: str, k: int = 5, *, sources: list[str] | None = None, since: date | None = None,
+               until: date | None = None) -> list[Passage]:
+        """The ranked passages of one question."""
 
 #: Results searched when they will be re-ranked (a fused or "latest" question), whatever the page.
 RERANK_POOL = 10
@@ -206,7 +222,7 @@ def newest_first(found: list[Passage], margin: float = LATEST_MARGIN, pool: int 
     return close + rest + found[pool:]
 
 
-def run_plan(retriever: Retriever, plan: SearchPlan, size: int, offset: int = 0, *,
+def run_plan(retriever: Searcher, plan: SearchPlan, size: int, offset: int = 0, *,
              threshold: float = DEFAULT_NO_ANSWER_THRESHOLD, sources: Sequence[str] = ()) -> PlannedResults:
     """Search ``plan`` and return ``size`` results from rank ``offset``, with the no-answer decision.
 
@@ -231,7 +247,7 @@ def run_plan(retriever: Retriever, plan: SearchPlan, size: int, offset: int = 0,
                           period_empty=period_empty)
 
 
-def _found(retriever: Retriever, query: str, period: TimeRange | None, k: int,
+def _found(retriever: Searcher, query: str, period: TimeRange | None, k: int,
            sources: Sequence[str]) -> tuple[list[Passage], bool]:
     """Search ``period``; when it holds no article at all, search every period instead (and say so)."""
     chosen = list(sources)

@@ -41,7 +41,7 @@ import numpy as np
 from corpus.arabic import lexical_tokens, normalise
 from corpus.sentences import sentence_spans
 from corpus.types import Article, Chunk
-from index.embedding import Embedder
+from index.embedding.base import Embedder
 from index.search.passage import Quote
 
 #: A chosen window shorter than this (characters) is extended with its neighbours.

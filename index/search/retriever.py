@@ -23,7 +23,9 @@ import numpy as np
 
 from corpus import Chunk
 from corpus.arabic import normalise
-from index.embedding import Embedder, load_embedder
+from index.embedding import query_embedder
+from index.embedding.base import Embedder
+from index.embedding.calibration import check_query_engine
 from index.errors import BadQuery, IndexCorrupt, IndexMismatch
 from index.search.filters import SearchFilters
 from index.search.fusion import FusionWeights, fuse
@@ -117,10 +119,12 @@ class Retriever:
             if manifest.model_id != configured:
                 raise IndexMismatch(where, "embedding model", manifest.model_id, configured, command=command)
             if embedder is None:
-                embedder = load_embedder(settings.embedding_model, settings.cache_dir,
-                                         backend=settings.embedding_backend)
+                # Under auto, queries use the engine the index was built with (when it loads here).
+                embedder = query_embedder(settings.embedding_model, settings.cache_dir, manifest.embedding_backend,
+                                          settings.embedding_backend)
             if embedder.dimension != manifest.dimension:
                 raise IndexMismatch(where, "vector dimension", manifest.dimension, embedder.dimension, command=command)
+            check_query_engine(manifest.embedding_backend, embedder, settings.cache_dir, where, command)
         except BaseException:
             reader.close()
             raise

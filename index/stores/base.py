@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from corpus import Article, Chunk, ChunkerSettings
-from index.embedding import Embedder
+from index.embedding.base import Embedder
 from index.search.filters import SearchFilters
 from index.settings import VectorIndexKind
 from index.stores.manifest import Manifest

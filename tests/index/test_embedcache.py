@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedcache import EmbeddingCache, embed_with_cache
+from index.embedding.cache import EmbeddingCache, embed_with_cache
 
 TEXTS = ["أعلنت وزارة الصحة تسجيل إصابات جديدة.", "فاز الفريق بالمباراة النهائية.", "ارتفعت أسعار النفط اليوم."]
 
@@ -83,7 +83,7 @@ def test_a_rebuild_after_the_index_is_lost_embeds_nothing(tmp_path: Path, news_r
     import json
 
     from corpus import ChunkerSettings
-    from index.builder import build_index
+    from index.build.builder import build_index
 
     corpus = tmp_path / "news.jsonl"
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in news_records[:12]), encoding="utf-8")

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import calibration
-from index.calibration import (
+from index.embedding import SentenceTransformerEmbedder, calibration, load_embedder, query_embedder
+from index.embedding.base import BatchedEmbedder
+from index.embedding.calibration import (
     Calibration,
     calibrate,
     calibration_texts,
@@ -23,12 +24,10 @@ from index.calibration import (
     describe_engine,
     engine_summary,
     engines_agree,
-    query_embedder,
     read_record,
     record_path,
     same_order,
 )
-from index.embedding import BatchedEmbedder, SentenceTransformerEmbedder, load_embedder
 from index.errors import IndexMismatch
 
 

@@ -100,6 +100,7 @@ def test_update_from_feeds_adds_articles_and_keeps_the_archive(tmp_path: Path, c
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow  # Milvus end to end through real CLI processes (~40-80 s): CI's slow step
 def test_update_from_feeds_on_milvus_adds_to_the_collection(tmp_path: Path, cli_env: dict[str, str],
                                                              news_records: list[dict]) -> None:
     """The same add-only update with ``VECTOR_STORE=milvus``: what is indexed is asked of Milvus, not a folder."""

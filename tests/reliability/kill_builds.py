@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from index import Retriever, build_index, load_embedder
-from index.embedding import Embedder
+from index.embedding.base import Embedder
 from index.settings import IndexSettings
 from index.stores.faiss.layout import current_build_id
 

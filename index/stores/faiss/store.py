@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus import Article, ChunkerSettings
-from index.embedding import Embedder
+from index.embedding.base import Embedder
 from index.errors import AkhbarIndexError, IndexNotFound, rebuild_command
 from index.stores.base import BuildContent, reusable
 from index.stores.faiss.layout import build_lock, current_build_id, new_build_dir, publish_build, resolve_build

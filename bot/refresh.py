@@ -97,7 +97,8 @@ async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
             logger.error("feed refresh: the new build could not be served: %s", result.error)
         current = state.answerer.retriever
         if current.build_id != before_build:
-            await _push(context, state, added_article_ids(before, current.manifest.article_fingerprints))
+            fetched = [article.id for article in report.refresh.articles]
+            await _push(context, state, added_article_ids(before, current.manifest.article_fingerprints, fetched))
     _log(report)
 
 

@@ -88,7 +88,8 @@ def test_a_story_already_pushed_or_repeated_by_another_outlet_is_not_pushed_agai
 
 
 def test_what_is_new_and_the_days_searched() -> None:
-    assert added_article_ids({"a": "1", "b": "2"}, {"a": "1", "b": "2", "c": "3"}) == ["c"]
+    assert added_article_ids({"a": "1", "b": "2"}, {"a": "1", "b": "2", "c": "3"}, ["z"]) == ["c"]
+    assert added_article_ids({}, {}, ["x", "y", "x"]) == ["x", "y"], "Milvus: the feed run's own articles"
     dated = [Article("x", "t", "n", datetime(2018, 7, 1, 23, tzinfo=UTC)),
              Article("y", "t", "n", datetime(2018, 7, 3, tzinfo=UTC))]
     filters = window(dated)

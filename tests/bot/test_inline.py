@@ -98,3 +98,14 @@ async def test_a_follow_up_completed_from_the_private_chat_is_personal(
         answer = await inline(fake_telegram, "ومتى حدث ذلك؟", user_id=501)
     assert answer["is_personal"] is True
     assert answer["results"]
+
+
+async def test_the_no_answer_threshold_of_chats_applies_to_inline_queries(
+        start_bot, fake_telegram: FakeTelegram, known_articles: list[Article]) -> None:
+    title = known_articles[3].title
+    async with start_bot(no_answer_threshold=1.0):  # no passage's cosine reaches 1: nothing is an answer
+        answer = await inline(fake_telegram, title)
+        [chat_reply] = await ask(fake_telegram, title, chat_id=501)
+    [card] = answer["results"]
+    assert card["title"] == messages.INLINE_NO_ANSWER_TITLE
+    assert parse_telegram_html(chat_reply.params["text"]).text == messages.NO_ANSWER, "the chat agrees"

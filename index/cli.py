@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 from rich.console import Console
@@ -371,6 +371,11 @@ def evaluate_command(
     headlines: Annotated[Path | None, typer.Option(help="Headline queries JSONL: {qid, query, article_id}.")] = None,
     mode: Annotated[list[str] | None, typer.Option(help="dense, lexical, hybrid (repeatable; default: all "
                                                          "three).")] = None,
+    readers: Annotated[Path | None, typer.Option(help="Reader questions JSONL (bench/data/reader_questions.jsonl): "
+                                                      "story-level R@1/R@3/MRR@10 per dialect.")] = None,
+    archive: Annotated[Path | None, typer.Option(help="With --readers: the whole archive JSONL.")] = None,
+    sample: Annotated[Path | None, typer.Option(help="With --readers: the 300-article sample JSONL.")] = None,
+    pool: Annotated[str, typer.Option(help="With --readers: 300, 3000 or full (articles indexed).")] = "300",
     limit: Annotated[int | None, typer.Option(help="Ask only the first N questions.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     model: ModelOption = None,
@@ -382,9 +387,15 @@ def evaluate_command(
                         --questions ../shared/data/qa/xquad_ar.questions.jsonl
       akhbar-index eval --articles ../shared/data/news/ant_multisource.sample300.jsonl \\
                         --headlines ../shared/data/news/ant_multisource.sample300.headlines.jsonl
+      akhbar-index eval --readers bench/data/reader_questions.jsonl --pool 3000 \\
+                        --archive ../shared/data/news/ant_multisource.jsonl \\
+                        --sample ../shared/data/news/ant_multisource.sample300.jsonl
     """
     from index.evaluate import evaluate, load_headline_set, load_qa_set
 
+    if readers is not None:
+        _evaluate_readers(readers, archive, sample, pool, model, mode, as_json)
+        return
     if passages and questions:
         items = load_qa_set(passages, questions)
     elif articles and headlines:
@@ -408,6 +419,41 @@ def evaluate_command(
                       "—" if r.mean_quote_chars is None else f"{r.mean_quote_chars:.0f}",
                       f"{r.queries_per_second:.1f}")
     out.print(table)
+
+
+def _evaluate_readers(readers: Path, archive: Path | None, sample: Path | None, pool: str, model: str | None,
+                      mode: list[str] | None, as_json: bool) -> None:
+    """``eval --readers``: index the pool, ask every reader question with and without dialect rewriting."""
+    import tempfile
+
+    from index.story_eval import load_reader_questions, rank_questions, score_stories, story_table, write_pool
+
+    if archive is None or sample is None:
+        raise typer.BadParameter("--readers needs --archive and --sample (the pools are drawn from them)")
+    if pool not in ("300", "3000", "full"):
+        raise typer.BadParameter(f"unknown pool {pool!r}", param_hint="--pool")
+    questions = load_reader_questions(readers)
+    settings = _settings(model=model)
+    if mode:
+        settings = settings.model_copy(update={"search_mode": _search_modes(mode)[0]})
+    with tempfile.TemporaryDirectory(prefix="akhbar-readers-") as scratch:
+        corpus_file = Path(scratch) / "pool.jsonl"
+        articles = write_pool(cast("Literal['300', '3000', 'full']", pool), questions, archive, sample, corpus_file)
+        console.print(f"pool {pool}: {articles} articles, {len(questions)} reader questions")
+        pool_settings = settings.model_copy(update={"index_dir": Path(scratch) / "index", "vector_store": "faiss"})
+        run_build(pool_settings, [corpus_file], incremental=False, wait=False, console=console)
+        retriever = Retriever.open(pool_settings.index_dir, settings=pool_settings)
+        try:
+            results = {f"rewrite {'on' if on else 'off'}": score_stories(rank_questions(retriever, questions,
+                                                                                        dialect_rewrite=on), questions)
+                       for on in (False, True)}
+        finally:
+            retriever.close()
+    if as_json:
+        print(json.dumps({run: {group: scores.as_dict() for group, scores in by_group.items()}
+                          for run, by_group in results.items()}, indent=1))
+        return
+    out.print(story_table(results), highlight=False)
 
 
 def _search_modes(names: list[str]) -> list[SearchMode]:

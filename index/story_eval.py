@@ -25,11 +25,14 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 #: A ranked place: one article id, or the shown article followed by the copies collapsed into it.
 Place = str | Sequence[str]
 PoolName = Literal["300", "3000", "full"]
+
+if TYPE_CHECKING:
+    from index.search.retriever import Retriever
 
 DIALECTS = ("msa", "gulf", "egyptian", "levantine", "maghrebi")
 READER_QUESTIONS = Path(__file__).resolve().parents[1] / "bench" / "data" / "reader_questions.jsonl"
@@ -218,3 +221,34 @@ def read_ids(path: Path) -> list[str]:
     """The ``id`` of every article of a JSONL file, in file order."""
     with path.open(encoding="utf-8") as handle:
         return [str(json.loads(line)["id"]) for line in handle if line.strip()]
+
+
+def write_pool(pool: PoolName, questions: Sequence[ReaderQuestion], archive: Path, sample: Path,
+               target: Path) -> int:
+    """Write the pool's articles (the archive's lines, unchanged) to ``target``; returns how many."""
+    gold = sorted({g for q in questions for g in q.gold_article_ids})
+    wanted = set(pool_ids(pool, read_ids(archive), read_ids(sample), gold))
+    written = 0
+    with archive.open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
+        for line in source:
+            if line.strip() and json.loads(line)["id"] in wanted:
+                out.write(line)
+                written += 1
+    return written
+
+
+def rank_questions(retriever: Retriever, questions: Sequence[ReaderQuestion], k: int = 10,
+                   dialect_rewrite: bool = True) -> dict[str, list[list[str]]]:
+    """Ask every question as a reader is answered (:meth:`index.Retriever.ask`).
+
+    Returns:
+        Per question id, each ranked place: the article shown, then the copies collapsed into it
+        ("also reported by"), so a story counts once.
+    """
+    saved = retriever.dialect_rewrite
+    retriever.dialect_rewrite = dialect_rewrite
+    try:
+        return {item.qid: [[p.article.id, *(d.id for d in p.duplicates)] for p in retriever.ask(item.question, k=k)
+                           .passages] for item in questions}
+    finally:
+        retriever.dialect_rewrite = saved

@@ -19,6 +19,7 @@ from bot.handlers import Context, conversation_keys, reply_html, within_rate_lim
 from bot.render import about_values, html_message, number
 from bot.rtl import isolate
 from bot.state import BotState, bot_state
+from index.embedding import describe_engine
 
 Command = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
@@ -61,7 +62,10 @@ async def about_command(update: Update, context: Context) -> None:
     retriever = bot_state(context).answerer.retriever
     sources, date_range, newest = await asyncio.to_thread(
         lambda: (retriever.metadata.sources(), retriever.metadata.date_range(), retriever.metadata.newest_date()))
-    values = about_values(retriever.manifest.articles, sources, date_range, retriever.manifest.built_at, newest)
+    # The engine answering here (chosen for this CPU under EMBEDDING_BACKEND=auto).
+    engine = describe_engine(retriever.embedder).removeprefix("embedding engine ")
+    values = about_values(retriever.manifest.articles, sources, date_range, retriever.manifest.built_at, newest,
+                          engine)
     await reply_html(update, context, html_message(messages.ABOUT, **values))
 
 

@@ -49,7 +49,8 @@ ABOUT: Final = (
     "المصادر: {sources}\n"
     "الفترة: من {since} إلى {until}\n"
     "أحدث خبر: {newest}\n"
-    "آخر تحديث للفهرس: {built_at}"
+    "آخر تحديث للفهرس: {built_at}\n"
+    "محرك التضمين: {engine}"
 )
 ABOUT_NO_DATES: Final = "غير معروفة"
 

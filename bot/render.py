@@ -440,7 +440,7 @@ def number(value: float | int, digits: int = 0) -> str:
 
 
 def about_values(articles: int, sources: Sequence[tuple[str, int]], date_range: tuple[str, str] | None,
-                 built_at: str, newest: datetime | None = None) -> dict[str, str]:
+                 built_at: str, newest: datetime | None = None, engine: str = "") -> dict[str, str]:
     """Fill :data:`bot.messages.ABOUT`: counts and names isolated, separators Arabic.
 
     ``newest`` is the newest article's publication time, shown to the minute in its own offset
@@ -449,7 +449,8 @@ def about_values(articles: int, sources: Sequence[tuple[str, int]], date_range: 
     listed = _about_sources(sources)
     since, until = (isolate(day) for day in date_range) if date_range else (messages.ABOUT_NO_DATES,) * 2
     return {"articles": number(articles), "sources": listed or messages.UNKNOWN_NAME, "since": since,
-            "until": until, "built_at": isolate(built_at), "newest": _newest(newest)}
+            "until": until, "built_at": isolate(built_at), "newest": _newest(newest),
+            "engine": isolate(one_line(engine, MAX_SOURCE)) if engine else messages.UNKNOWN_NAME}
 
 
 def _about_sources(sources: Sequence[tuple[str, int]], room: int = MAX_ABOUT_SOURCES) -> str:

@@ -212,6 +212,7 @@ async def test_start_help_about(start_bot, fake_telegram: FakeTelegram, known_ar
     days = sorted(r["date"][:10] for r in news_records[:60])
     assert f"المصادر: {known_articles[0].source} (60)" in shown
     assert f"الفترة: من {days[0]} إلى {days[-1]}" in shown
+    assert "محرك التضمين: torch (set by EMBEDDING_BACKEND)" in shown, "/about names the engine answering"
 
 
 async def test_errors_are_logged_and_reported(start_bot, fake_telegram: FakeTelegram,

@@ -32,12 +32,12 @@ from index import IndexSettings, Retriever, build_index, load_embedder
 from index.story_eval import (
     ReaderQuestion,
     load_reader_questions,
-    pool_ids,
-    read_ids,
+    rank_questions,
     score_stories,
     story_rank,
     story_table,
     twin_gap,
+    write_pool,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,40 +58,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def write_pool(pool: str, questions: list[ReaderQuestion], target: Path) -> int:
-    """Write the pool's articles (archive lines, unchanged) to ``target``; returns how many."""
-    gold = sorted({g for q in questions for g in q.gold_article_ids})
-    wanted = set(pool_ids(pool, read_ids(ARCHIVE), read_ids(SAMPLE), gold))  # type: ignore[arg-type]
-    written = 0
-    with ARCHIVE.open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
-        for line in source:
-            if line.strip() and json.loads(line)["id"] in wanted:
-                out.write(line)
-                written += 1
-    return written
-
-
 def build(pool: str, questions: list[ReaderQuestion], workdir: Path, embedder, settings: IndexSettings) -> Path:  # noqa: ANN001
     """Index the pool into ``workdir/index`` with the normal builder; returns the index dir."""
     workdir.mkdir(parents=True, exist_ok=True)
     corpus_file = workdir / f"pool_{pool}.jsonl"
-    count = write_pool(pool, questions, corpus_file)
+    count = write_pool(pool, questions, ARCHIVE, SAMPLE, corpus_file)  # type: ignore[arg-type]
     started = time.perf_counter()
     build_index([corpus_file], workdir / "index", embedder,
                 ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
                 build_threads=settings.build_threads)
     print(f"# built pool {pool}: {count} articles in {time.perf_counter() - started:.0f} s", flush=True)
     return workdir / "index"
-
-
-def run(retriever: Retriever, questions: list[ReaderQuestion], rewrite: bool) -> dict[str, list[list[str]]]:
-    """Ask every question; each ranked place is the article shown followed by the copies collapsed into it."""
-    rankings: dict[str, list[list[str]]] = {}
-    retriever.dialect_rewrite = rewrite  # the product's query path (index.search.plan), rewrite on or off
-    for item in questions:
-        passages = retriever.ask(item.question, k=K).passages
-        rankings[item.qid] = [[p.article.id, *(d.id for d in p.duplicates)] for p in passages]
-    return rankings
 
 
 def main() -> None:
@@ -126,7 +103,7 @@ def main() -> None:
             for rewrite in runs:
                 name = f"rewrite {'on' if rewrite else 'off'}"
                 started = time.perf_counter()
-                rankings = run(retriever, questions, rewrite)
+                rankings = rank_questions(retriever, questions, K, dialect_rewrite=rewrite)
                 timing[name] = round(time.perf_counter() - started, 2)
                 results[name] = score_stories(rankings, questions)
                 ranks[name] = {q.qid: story_rank(rankings[q.qid], q.gold_article_ids) for q in questions}

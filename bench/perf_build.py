@@ -77,9 +77,9 @@ def langchain_build(task: dict[str, Any]) -> dict[str, Any]:
 def embedded_texts(index_dir: Path, out: Path) -> int:
     """Write the exact texts Akhbar embedded for each chunk (headline + chunk), in vector order."""
     from index.build.builder import embedding_text
-    from index.stores.manifest import Manifest
-    from index.stores.faiss.metadata import MetadataDB
     from index.stores.faiss.layout import resolve_build
+    from index.stores.faiss.metadata import MetadataDB
+    from index.stores.manifest import Manifest
 
     build = resolve_build(index_dir)
     manifest = Manifest.read(build)

@@ -145,8 +145,8 @@ def langchain_query(task: dict[str, Any]) -> dict[str, Any]:
 
 def synthetic_pairs(index_dir: Path) -> tuple[list[str], np.ndarray]:
     """Chunk texts and vectors of an index (to hand LangChain the same ones, or to mix new ones from)."""
-    from index.stores.faiss.metadata import MetadataDB
     from index.stores.faiss.layout import resolve_build
+    from index.stores.faiss.metadata import MetadataDB
     from index.stores.faiss.vectors import read_vectors
 
     build = resolve_build(index_dir)

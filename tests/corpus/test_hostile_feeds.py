@@ -374,3 +374,30 @@ def test_a_run_stops_fetching_when_its_time_budget_is_spent(tmp_path: Path, news
         second = refresh_feeds([server.url("/rss.xml")], store, fetcher)
     store.close()
     assert {a.title for a in second.articles} == {r["title"] for r in records[1:]}
+
+
+def test_a_page_off_the_feed_s_site_does_not_name_the_outlet(tmp_path: Path, news_records: list[dict]) -> None:
+    """Finding 9: a page can call itself "BBC"; off the feed's own site, the operator's feed names the outlet."""
+    records = [dict(r, source="BBC News عربي") for r in news_records[130:132]]
+
+    def page(record: dict) -> Any:
+        return lambda handler: respond(handler, 200, page_html(PageSpec(record, "p"), "http://x").encode(),
+                                       {"Content-Type": "text/html; charset=utf-8"})
+
+    def feed(handler: BaseHTTPRequestHandler) -> None:
+        port = server.host.split(":")[1]
+        items = (f"<item><title>t</title><link>{server.url('/same.html')}</link></item>"
+                 f"<item><title>t</title><link>http://localhost:{port}/other.html</link></item>")
+        respond(handler, 200, f'<rss version="2.0"><channel><title>منفذ موثوق</title>{items}</channel></rss>'.encode(),
+                {"Content-Type": "application/rss+xml"})
+
+    server = ScriptedServer({"/rss.xml": feed, "/same.html": page(records[0]), "/other.html": page(records[1])})
+    with server:
+        port = server.host.split(":")[1]
+        with Fetcher(allowing(server.host, f"localhost:{port}")) as fetcher:
+            store = FeedStore(tmp_path / "index")
+            report = refresh_feeds([server.url("/rss.xml")], store, fetcher)
+            store.close()
+    by_host = {a.url.split("/")[2].split(":")[0]: a.source for a in report.articles}
+    assert by_host == {"127.0.0.1": "BBC News عربي", "localhost": "منفذ موثوق"}, \
+        "on the feed's own site the page names itself; off it, the feed does"

@@ -48,14 +48,23 @@ def test_xquad_recall_on_milvus_is_within_001_of_faiss(tmp_path_factory: pytest.
     assert a.recall_at_5 >= 0.9  # the hybrid figure of the README, not a broken index on both sides
 
 
-def test_migrated_sample_gives_identical_top5_for_50_questions(real_sample_index: Path, tmp_path: Path,
+def test_migrated_sample_gives_same_top5_up_to_float_ties_for_50_questions(real_sample_index: Path, tmp_path: Path,
                                                                real_embedder) -> None:  # noqa: ANN001
     on_faiss, on_milvus = both_stores(real_sample_index, real_embedder, tmp_path / "milvus.db")
     assert on_faiss.manifest.chunks == on_milvus.manifest.chunks
     lines = NEWS_HEADLINES.read_text(encoding="utf-8").splitlines()[:50]
+    swaps = 0
     for question in (json.loads(line)["query"] for line in lines):
         for mode in ("dense", "lexical", "hybrid"):
             a, b = on_faiss.search(question, k=5, mode=mode), on_milvus.search(question, k=5, mode=mode)
-            assert [p.article.id for p in a] == [p.article.id for p in b], (question, mode)
+            assert {p.article.id for p in a[:4]} <= {p.article.id for p in b}, (question, mode)
+            for x, y in zip(a, b, strict=True):
+                if x.article.id != y.article.id:
+                    # Only passages tied within float noise may trade places: Milvus returns scores in
+                    # float32 (dense ~1e-7, BM25 ~1e-6 off), which can flip a fused tie of ~1e-5.
+                    assert abs(x.score - y.score) <= 1e-4 * max(1.0, abs(x.score)), (question, mode, x.score,
+                                                                                     y.score)
+                    swaps += 1
+    assert swaps <= 6, f"{swaps} places of near-tied passages traded in 150 searches (3 pairs at most)"
             # Not the quotes: when two chunks of one article score within float noise (Milvus sums BM25
             # weights in float32, bm25s in its own order), either may be the one shown.

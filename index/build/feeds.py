@@ -142,7 +142,7 @@ def fetch_feeds(feed_urls: Sequence[str], index_dir: Path, settings: FetchSettin
             finally:
                 feed_store.close()
     except IndexLocked as busy:
-        raise FeedsBusy(str(index_dir), str(busy).split("(", 1)[-1].split(")", 1)[0]) from None
+        raise FeedsBusy(str(index_dir), busy.holder) from None
 
 
 def pending_articles(index_dir: Path, indexed: IndexedArticles) -> int:

@@ -32,7 +32,7 @@ from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
-from corpus.readers.base import UnreadableFile, decode_bytes, parse_date
+from corpus.readers.base import UnreadableFile, decode_bytes, is_web_url, parse_date
 from corpus.types import Article, stable_article_id
 
 logger = logging.getLogger(__name__)
@@ -199,15 +199,6 @@ def _site_name(name: str | None, url: str) -> str:
     name = (name or "").strip()
     host = urlsplit(url).netloc.lower()
     return "" if name.lower() in (host, host.removeprefix("www.")) else name
-
-
-def is_web_url(url: str) -> bool:
-    """Whether ``url`` is an absolute ``http(s)`` URL with a host: the only links Akhbar shows."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def same_site(url: str, other: str) -> bool:

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from corpus.types import Article
@@ -119,7 +120,7 @@ def cap_article(article: Article, now: datetime | None = None) -> tuple[Article,
     Returns:
         The article (the same object when nothing changed) and what was changed, for the build summary.
     """
-    repairs = _bound_metadata(article, now or datetime.now(UTC))
+    bounded, repairs = _bound_metadata(article, now or datetime.now(UTC))
     text, title = article.text, article.title
     if len(text) > MAX_ARTICLE_CHARS:
         text, where = _cut(text, MAX_ARTICLE_CHARS)
@@ -131,32 +132,29 @@ def cap_article(article: Article, now: datetime | None = None) -> tuple[Article,
                        f"at a {where}")
     if not repairs:
         return article, repairs
-    source = article.source[:MAX_SOURCE_CHARS - 1].rstrip() + "…" if len(article.source) > MAX_SOURCE_CHARS \
-        else article.source
-    url = article.url if _fit_url(article.url) else ""
-    date = article.date if not _in_future(article.date, now or datetime.now(UTC)) else None
-    return replace(article, text=text, title=title, source=source, url=url, date=date), repairs
+    return replace(article, text=text, title=title, **bounded), repairs
 
 
-def _bound_metadata(article: Article, now: datetime) -> list[str]:
-    """What :func:`cap_article` changes in the source, URL and date, described for the build summary."""
+def _bound_metadata(article: Article, now: datetime) -> tuple[dict[str, Any], list[str]]:
+    """The source, URL and date :func:`cap_article` keeps, and what it changed, for the build summary."""
+    bounded: dict[str, Any] = {}
     repairs = []
     if len(article.source) > MAX_SOURCE_CHARS:
+        bounded["source"] = article.source[:MAX_SOURCE_CHARS - 1].rstrip() + "…"
         repairs.append(f"article {article.id!r}: source name of {len(article.source):,} characters cut to "
                        f"{MAX_SOURCE_CHARS}")
-    if article.url and not _fit_url(article.url):
+    if article.url and (len(article.url) > MAX_URL_CHARS or not is_web_url(article.url)):
+        bounded["url"] = ""
         repairs.append(f"article {article.id!r}: URL dropped (not an http(s) link of at most {MAX_URL_CHARS:,} "
                        f"characters)")
-    if _in_future(article.date, now):
+    if article.date is not None and _aware(article.date) > now + FUTURE_SLACK:
+        bounded["date"] = None
         repairs.append(f"article {article.id!r}: date {article.date:%Y-%m-%d %H:%M} is in the future: dropped")
-    return repairs
+    return bounded, repairs
 
 
-def _fit_url(url: str) -> bool:
-    if not url:
-        return True
-    if len(url) > MAX_URL_CHARS:
-        return False
+def is_web_url(url: str) -> bool:
+    """Whether ``url`` is an absolute ``http(s)`` URL with a host: the only links Akhbar keeps and shows."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -164,11 +162,9 @@ def _fit_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-def _in_future(date: datetime | None, now: datetime) -> bool:
-    if date is None:
-        return False
-    aware = date if date.tzinfo is not None else date.replace(tzinfo=UTC)
-    return aware > now + FUTURE_SLACK
+def _aware(date: datetime) -> datetime:
+    """``date`` with a time zone (UTC when the source gave none), so it compares with ``now``."""
+    return date if date.tzinfo is not None else date.replace(tzinfo=UTC)
 
 
 def _cut(text: str, limit: int) -> tuple[str, str]:

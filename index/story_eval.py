@@ -245,10 +245,6 @@ def rank_questions(retriever: Retriever, questions: Sequence[ReaderQuestion], k:
         Per question id, each ranked place: the article shown, then the copies collapsed into it
         ("also reported by"), so a story counts once.
     """
-    saved = retriever.dialect_rewrite
-    retriever.dialect_rewrite = dialect_rewrite
-    try:
-        return {item.qid: [[p.article.id, *(d.id for d in p.duplicates)] for p in retriever.ask(item.question, k=k)
-                           .passages] for item in questions}
-    finally:
-        retriever.dialect_rewrite = saved
+    return {item.qid: [[p.article.id, *(d.id for d in p.duplicates)]
+                       for p in retriever.ask(item.question, k=k, dialect_rewrite=dialect_rewrite).passages]
+            for item in questions}

@@ -163,7 +163,7 @@ class Retriever:
         return self._passages(question, best, query_vector)
 
     def ask(self, question: str, k: int = 5, *, offset: int = 0, sources: list[str] | None = None,
-            now: datetime | None = None) -> PlannedResults:
+            now: datetime | None = None, dialect_rewrite: bool | None = None) -> PlannedResults:
         """Answer ``question`` as a reader would be answered: the whole query path of :mod:`index.search.plan`.
 
         Unlike :meth:`search`, time words become a period ("الأسبوع الماضي" searches last week of the
@@ -176,6 +176,7 @@ class Retriever:
             offset: Rank of the first passage returned (further pages).
             sources: Only these outlets.
             now: The real "today" (default: the clock), which the archive's "today" never passes.
+            dialect_rewrite: Search dialect words as MSA (default: this retriever's ``DIALECT_REWRITE``).
 
         Raises:
             BadQuery: empty or over-long question, or ``k`` outside 1..100.
@@ -183,7 +184,8 @@ class Retriever:
         _check_question(question)
         if not 1 <= k <= MAX_K:
             raise BadQuery(f"k must be between 1 and {MAX_K}, got {k}")
-        plan = plan_question(question, reference_day(self.metadata, now), dialect_rewrite=self.dialect_rewrite)
+        rewrite = self.dialect_rewrite if dialect_rewrite is None else dialect_rewrite
+        plan = plan_question(question, reference_day(self.metadata, now), dialect_rewrite=rewrite)
         return run_plan(self, plan, k, offset, threshold=self.no_answer_threshold, sources=sources or ())
 
     # -- internals ---------------------------------------------------------------------------

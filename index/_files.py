@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,21 @@ def file_sha256(path: Path) -> str:
     """The SHA-256 of a file's bytes, in hex."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def marker_matches(target: Path, marker_name: str, expected: dict[str, object], required: Iterable[str]) -> bool:
+    """Whether ``target`` is a complete build: its marker file holds ``expected`` and the ``required`` files exist.
+
+    The marker is written last by whoever builds ``target``, so its presence with the expected
+    values (source, version) means everything before it reached the disk.
+    """
+    try:
+        marker = json.loads((target / marker_name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(marker, dict) or any(marker.get(key) != value for key, value in expected.items()):
+        return False
+    return all((target / name).is_file() for name in required)
 
 
 def remove_stale(parent: Path, name: str) -> None:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index._files import build_once
+from index._files import build_once, marker_matches
 
 if TYPE_CHECKING:
     pass
@@ -102,13 +102,7 @@ def _expected_marker(source: Path, quantize: bool) -> dict[str, object]:
 
 
 def _is_complete(target: Path, expected: dict[str, object]) -> bool:
-    try:
-        marker = json.loads((target / MARKER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(marker, dict) or any(marker.get(key) != value for key, value in expected.items()):
-        return False
-    return (target / MODEL_FILE).is_file() and (target / "tokenizer_config.json").is_file()
+    return marker_matches(target, MARKER_FILE, expected, (MODEL_FILE, "tokenizer_config.json"))
 
 
 def ensure_onnx_model(source: Path, models_dir: Path, quantize: bool = True) -> Path:

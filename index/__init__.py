@@ -28,7 +28,7 @@ from index.errors import (
 )
 from index.search.filters import SearchFilters
 from index.search.passage import Passage, Quote
-from index.search.plan import PlannedResults, SearchPlan, plan_question, reference_day, run_plan
+from index.search.plan import PlannedResults, SearchPlan, plan_question, reference_day, run_plan, top_relevance
 from index.search.retriever import MAX_QUESTION_CHARS, Retriever
 from index.search.timeexpr import TimeQuery, TimeRange, parse_time
 from index.settings import MAX_K, IndexSettings
@@ -66,4 +66,5 @@ __all__ = [
     "plan_question",
     "reference_day",
     "run_plan",
+    "top_relevance",
 ]

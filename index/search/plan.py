@@ -220,6 +220,14 @@ def newest_first(found: list[Passage], margin: float = LATEST_MARGIN, pool: int 
     return close + rest + found[pool:]
 
 
+def top_relevance(passages: Sequence[Passage]) -> float:
+    """Cosine of the question and the best-ranked passage; -1 when nothing was found.
+
+    A page is an answer when this is at least ``NO_ANSWER_THRESHOLD``.
+    """
+    return passages[0].relevance if passages else -1.0
+
+
 def run_plan(retriever: Searcher, plan: SearchPlan, size: int, offset: int = 0, *,
              threshold: float = DEFAULT_NO_ANSWER_THRESHOLD, sources: Sequence[str] = ()) -> PlannedResults:
     """Search ``plan`` and return ``size`` results from rank ``offset``, with the no-answer decision.
@@ -239,7 +247,7 @@ def run_plan(retriever: Searcher, plan: SearchPlan, size: int, offset: int = 0, 
     if plan.own_words and page:  # quotes answer the question's own words ("ومتى؟": the date)
         quotes = retriever.quotes.select(plan.own_words, [(p.article, p.chunk) for p in page])
         page = tuple(replace(p, quote=q) for p, q in zip(page, quotes, strict=True))
-    answered = bool(page) and page[0].relevance >= threshold
+    answered = bool(page) and top_relevance(page) >= threshold
     return PlannedResults(plan, page, offset, answered,
                           has_more=len(found) > offset + size and offset + size < MAX_K,
                           period_empty=period_empty)

@@ -441,8 +441,10 @@ def _evaluate_readers(readers: Path, archive: Path | None, sample: Path | None, 
         articles = write_pool(cast("Literal['300', '3000', 'full']", pool), questions, archive, sample, corpus_file)
         console.print(f"pool {pool}: {articles} articles, {len(questions)} reader questions")
         pool_settings = settings.model_copy(update={"index_dir": Path(scratch) / "index", "vector_store": "faiss"})
-        run_build(pool_settings, [corpus_file], incremental=False, wait=False, console=console)
-        retriever = Retriever.open(pool_settings.index_dir, settings=pool_settings)
+        embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
+                                 settings.embedding_backend)  # once, for the build and the questions
+        run_build(pool_settings, [corpus_file], incremental=False, wait=False, console=console, embedder=embedder)
+        retriever = Retriever.open(pool_settings.index_dir, settings=pool_settings, embedder=embedder)
         try:
             results = {f"rewrite {'on' if on else 'off'}": score_stories(rank_questions(retriever, questions,
                                                                                         dialect_rewrite=on), questions)

@@ -25,6 +25,7 @@ from rich.text import Text
 from corpus import ChunkerSettings
 from index.build.builder import BuildReport, build_index
 from index.embedding import describe_engine, load_embedder
+from index.embedding.base import Embedder
 from index.embedding.cache import open_cache
 from index.settings import IndexSettings
 from index.stores import open_store
@@ -69,15 +70,18 @@ def progress_bar(console: Console) -> Progress:
 
 
 def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, wait: bool,
-              add_only: bool = False, console: Console | None = None) -> BuildReport:
+              add_only: bool = False, console: Console | None = None,
+              embedder: Embedder | None = None) -> BuildReport:
     """Load the model and build or update with a progress bar; shared by ``akhbar-index`` and the bot's console.
 
     ``add_only`` keeps every article of the current build (an update from feeds, see :mod:`index.build.feeds`).
+    ``embedder``: a model already loaded by the caller (which searches the build next), else it is loaded here.
     """
     console = console or Console(stderr=True, soft_wrap=True)
-    console.print(f"loading model {settings.embedding_model} ({settings.embedding_backend}) …")
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
-                             settings.embedding_backend)
+    if embedder is None:
+        console.print(f"loading model {settings.embedding_model} ({settings.embedding_backend}) …")
+        embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
+                                 settings.embedding_backend)
     console.print(describe_engine(embedder), highlight=False)
     cache = open_cache(settings, embedder)
     try:

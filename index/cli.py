@@ -376,6 +376,9 @@ def evaluate_command(
     archive: Annotated[Path | None, typer.Option(help="With --readers: the whole archive JSONL.")] = None,
     sample: Annotated[Path | None, typer.Option(help="With --readers: the 300-article sample JSONL.")] = None,
     pool: Annotated[str, typer.Option(help="With --readers: 300, 3000 or full (articles indexed).")] = "300",
+    index_dir: Annotated[Path | None, typer.Option(
+        "--index", help="With --readers: ask an index already built (e.g. of the whole archive, ~35 min to "
+                        "build) instead of building the pool; --archive/--sample/--pool are then not needed.")] = None,
     limit: Annotated[int | None, typer.Option(help="Ask only the first N questions.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     model: ModelOption = None,
@@ -390,11 +393,12 @@ def evaluate_command(
       akhbar-index eval --readers bench/data/reader_questions.jsonl --pool 3000 \\
                         --archive ../shared/data/news/ant_multisource.jsonl \\
                         --sample ../shared/data/news/ant_multisource.sample300.jsonl
+      akhbar-index eval --readers bench/data/reader_questions.jsonl --index data/index-30k
     """
     from index.evaluate import evaluate, load_headline_set, load_qa_set
 
     if readers is not None:
-        _evaluate_readers(readers, archive, sample, pool, model, mode, as_json)
+        _evaluate_readers(readers, archive, sample, pool, index_dir, model, mode, as_json)
         return
     if passages and questions:
         items = load_qa_set(passages, questions)
@@ -421,39 +425,45 @@ def evaluate_command(
     out.print(table)
 
 
-def _evaluate_readers(readers: Path, archive: Path | None, sample: Path | None, pool: str, model: str | None,
-                      mode: list[str] | None, as_json: bool) -> None:
-    """``eval --readers``: index the pool, ask every reader question with and without dialect rewriting."""
+def _evaluate_readers(readers: Path, archive: Path | None, sample: Path | None, pool: str, index_dir: Path | None,
+                      model: str | None, mode: list[str] | None, as_json: bool) -> None:
+    """``eval --readers``, rewriting off then on: over ``index_dir`` if given, else the pool indexed in scratch."""
     import tempfile
 
-    from index.story_eval import load_reader_questions, rank_questions, score_stories, story_table, write_pool
+    from index.story_eval import load_reader_questions, results_json, score_both_ways, story_table, write_pool
 
-    if archive is None or sample is None:
-        raise typer.BadParameter("--readers needs --archive and --sample (the pools are drawn from them)")
+    if index_dir is None and (archive is None or sample is None):
+        raise typer.BadParameter("--readers needs --index, or --archive and --sample (the pools are drawn from them)")
     if pool not in ("300", "3000", "full"):
         raise typer.BadParameter(f"unknown pool {pool!r}", param_hint="--pool")
     questions = load_reader_questions(readers)
-    settings = _settings(model=model)
+    settings = _settings(index=index_dir, model=model)
     if mode:
         settings = settings.model_copy(update={"search_mode": _search_modes(mode)[0]})
     with tempfile.TemporaryDirectory(prefix="akhbar-readers-") as scratch:
-        corpus_file = Path(scratch) / "pool.jsonl"
-        articles = write_pool(cast("Literal['300', '3000', 'full']", pool), questions, archive, sample, corpus_file)
-        console.print(f"pool {pool}: {articles} articles, {len(questions)} reader questions")
-        pool_settings = settings.model_copy(update={"index_dir": Path(scratch) / "index", "vector_store": "faiss"})
-        embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
-                                 settings.embedding_backend)  # once, for the build and the questions
-        run_build(pool_settings, [corpus_file], incremental=False, wait=False, console=console, embedder=embedder)
-        retriever = Retriever.open(pool_settings.index_dir, settings=pool_settings, embedder=embedder)
+        embedder = None
+        if index_dir is None and archive is not None and sample is not None:
+            corpus_file = Path(scratch) / "pool.jsonl"
+            articles = write_pool(cast("Literal['300', '3000', 'full']", pool), questions, archive, sample,
+                                  corpus_file)
+            console.print(f"pool {pool}: {articles} articles, {len(questions)} reader questions")
+            settings = settings.model_copy(update={"index_dir": Path(scratch) / "index", "vector_store": "faiss"})
+            embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
+                                     settings.embedding_backend)  # once, for the build and the questions
+            run_build(settings, [corpus_file], incremental=False, wait=False, console=console, embedder=embedder)
         try:
-            results = {f"rewrite {'on' if on else 'off'}": score_stories(rank_questions(retriever, questions,
-                                                                                        dialect_rewrite=on), questions)
-                       for on in (False, True)}
+            retriever = Retriever.open(settings.index_dir, settings=settings, embedder=embedder)
+        except AkhbarIndexError as error:
+            raise _fail(str(error)) from None
+        try:
+            gold = sorted({article_id for item in questions for article_id in item.gold_article_ids})
+            console.print(f"index {settings.index_dir}: {retriever.store.size} chunks, "
+                          f"{len(retriever.metadata.articles(gold))}/{len(gold)} gold articles in it")
+            results = score_both_ways(retriever, questions)
         finally:
             retriever.close()
     if as_json:
-        print(json.dumps({run: {group: scores.as_dict() for group, scores in by_group.items()}
-                          for run, by_group in results.items()}, indent=1))
+        print(results_json(results))
         return
     out.print(story_table(results), highlight=False)
 

@@ -248,3 +248,16 @@ def rank_questions(retriever: Retriever, questions: Sequence[ReaderQuestion], k:
     return {item.qid: [[p.article.id, *(d.id for d in p.duplicates)]
                        for p in retriever.ask(item.question, k=k, dialect_rewrite=dialect_rewrite).passages]
             for item in questions}
+
+
+def score_both_ways(retriever: Retriever, questions: Sequence[ReaderQuestion]) -> dict[str, dict[str, StoryScores]]:
+    """Story-level scores with dialect rewriting off, then on (the ablation ``eval --readers`` prints)."""
+    return {f"rewrite {'on' if on else 'off'}": score_stories(rank_questions(retriever, questions, dialect_rewrite=on),
+                                                              questions)
+            for on in (False, True)}
+
+
+def results_json(results: Mapping[str, Mapping[str, StoryScores]]) -> str:
+    """The results of :func:`score_both_ways` as indented JSON."""
+    return json.dumps({run: {group: scores.as_dict() for group, scores in by_group.items()}
+                       for run, by_group in results.items()}, indent=1)

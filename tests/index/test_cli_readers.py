@@ -35,7 +35,24 @@ def test_reader_evaluation_needs_the_archive_and_a_known_pool(tmp_path: Path) ->
     readers = REPO_ROOT / "bench" / "data" / "reader_questions.jsonl"
     missing = CliRunner().invoke(app, ["eval", "--readers", str(readers)])
     assert missing.exit_code == 2
-    assert "--readers needs --archive and --sample" in missing.output
+    assert "--readers needs --index, or --archive and --sample" in " ".join(missing.output.split())
     bad = CliRunner().invoke(app, ["eval", "--readers", str(readers), "--archive", str(NEWS_ARCHIVE), "--sample",
                                    str(NEWS_SAMPLE), "--pool", "42"])
     assert bad.exit_code == 2
+
+
+def test_reader_questions_can_ask_an_index_already_built(small_index: Path, tiny_model_dir: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDING_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("EMBEDDING_BACKEND", "torch")
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    readers = REPO_ROOT / "bench" / "data" / "reader_questions.jsonl"
+    result = CliRunner().invoke(app, ["eval", "--readers", str(readers), "--index", str(small_index),
+                                      "--mode", "hybrid", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "gold articles in it" in result.stderr  # how much of the set the index can answer at all
+    scores = json.loads(result.stdout[result.stdout.index("{"):])
+    assert scores["rewrite off"]["overall"]["questions"] == scores["rewrite on"]["overall"]["questions"] >= 150
+    gone = CliRunner().invoke(app, ["eval", "--readers", str(readers), "--index", str(tmp_path / "nowhere")])
+    assert gone.exit_code == 1
+    assert "Traceback" not in gone.output

@@ -58,6 +58,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
         self._precision = precision
         self._compiled: Any = None
         self._compile_lock = threading.Lock()
+        self._first_call_lock = threading.Lock()
         # One infer request per thread: a request is not re-entrant, the compiled model is shared.
         self._requests = threading.local()
 
@@ -87,6 +88,12 @@ class OpenVinoEmbedder(OnnxEmbedder):
         request = getattr(self._requests, "request", None)
         if request is None:
             request = self._requests.request = self._compiled_model().create_infer_request()
-        vectors = np.array(request.infer(feeds)[OUTPUT_NAME], dtype=np.float32)
+            # A thread's first inference runs alone: the binding initialises function-local statics
+            # on first use while holding the GIL, and two threads doing so at once deadlocked a
+            # 30k-article build (one waiting on the static's guard, the other on the GIL; 0% CPU).
+            with self._first_call_lock:
+                vectors = np.array(request.infer(feeds)[OUTPUT_NAME], dtype=np.float32)
+        else:
+            vectors = np.array(request.infer(feeds)[OUTPUT_NAME], dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -11,6 +11,10 @@ long (a single longer sentence is still a candidate), scored on:
   ... named Jochi");
 * **answer shape**: a "how many" question favours a window with a number, a "when" question one
   with a year or month name (``ANSWER_CUES``);
+* **proclitics**: a sentence's «بأفغانستان» matches the question's «أفغانستان» (and the other way
+  round): the light stemmer keeps one-letter proclitics (ب ل ف ك). Over the cached hybrid top
+  passages, answer-in-quote@1 / R@1: xquad_ar 0.882 → 0.888, arcd_train 0.910 → 0.912,
+  mlqa_dev_ar 0.870 → 0.872, quote length unchanged (no constant fitted);
 * a small cost per extra sentence (``EXTRA_SENTENCE_COST``), so a window only grows for evidence;
 * **semantic** (optional, off by default): the embedding similarity of the question to the
   ``SEMANTIC_CANDIDATES`` lexically best windows of the first passage. Measured on the first 400
@@ -88,8 +92,9 @@ class QuoteSelector:
                question_vector: np.ndarray | None = None) -> list[Quote]:
         """Return one quote per ``(article, chunk)`` hit, in order."""
         question_terms = set(lexical_tokens(question))
+        variants = _clitic_variants(question_terms)
         spans_per_hit = [chunk_sentences(chunk) for _, chunk in hits]
-        terms_per_hit = [[set(lexical_tokens(article.text[s:e])) & question_terms for s, e in spans]
+        terms_per_hit = [[_matched_terms(article.text[s:e], variants) for s, e in spans]
                          for (article, _), spans in zip(hits, spans_per_hit, strict=True)]
         idf = _idf(question_terms, [terms for per_hit in terms_per_hit for terms in per_hit])
         windows_per_hit = [
@@ -120,6 +125,34 @@ class QuoteSelector:
             return
         for (_, window), value in zip(picked, similarities, strict=True):
             window.score += SEMANTIC_WEIGHT * (float(value) - low) / (high - low)
+
+
+#: One-letter proclitics the light stemmer leaves on (بـ with, لـ for, فـ so, كـ like): «بأفغانستان»
+#: stems to «بافغانس», «أفغانستان» to «افغانس»; the quote matcher accepts either form.
+CLITICS = frozenset("بلفك")
+#: Shortest token a clitic is stripped from (a 3-letter token is usually a root: «بحر», «لحم»).
+_MIN_CLITIC_TOKEN = 4
+
+
+def _clitic_variants(question_terms: set[str]) -> dict[str, str]:
+    """Every form a question term may take in a sentence → the term (with or without a proclitic)."""
+    variants = {term: term for term in question_terms}
+    for term in question_terms:
+        if len(term) >= _MIN_CLITIC_TOKEN and term[0] in CLITICS:
+            variants.setdefault(term[1:], term)
+    return variants
+
+
+def _matched_terms(sentence: str, variants: dict[str, str]) -> set[str]:
+    """The question terms a sentence holds, a token with a one-letter proclitic matching its bare form."""
+    matched: set[str] = set()
+    for token in lexical_tokens(sentence):
+        term = variants.get(token)
+        if term is None and len(token) >= _MIN_CLITIC_TOKEN and token[0] in CLITICS:
+            term = variants.get(token[1:])
+        if term is not None:
+            matched.add(term)
+    return matched
 
 
 #: Question words and what their answer looks like: a sentence showing that shape gets a bonus.

@@ -115,6 +115,22 @@ def test_how_many_question_prefers_the_sentence_with_a_number() -> None:
     assert "450" in quote.text
 
 
+def test_a_word_with_a_one_letter_proclitic_matches_the_question_s_bare_word() -> None:
+    # mlqa_dev_ar, verbatim: «بأفغانستان» stems to «بافغانس», the question's «أفغانستان» to «افغانس»;
+    # without the match the third sentence (the bare word, no number) won and the answer was cut out.
+    text = ("ولاية ننکرهار (ننگرهار: بالباشتو والفارسية) من إحدی المحافظات الـ 34 بأفغانستان تقع شرقی البلاد مع "
+            "الحدود الباکستانية. عاصمتها مدينة جلال آباد ويصل عدد سکانها إلی أکثر من 1,436,000 نسمة، ومساحتها 7727 "
+            "کيلو متر مربع. يتحدث معظم سکانها لغة الباشتو حيث أنها تعد معقل البشتون والآدب البشتوني فی أفغانستان. "
+            "انفصلت عنها لغمان وکونر فی السابق وأصبحتا محافظتين مستقلتين.")
+    article = Article("n", "ننكرهار", text)
+    quote = QuoteSelector().select("كم عدد المقاطعات في أفغانستان؟", _whole(article))[0]
+    assert "المحافظات الـ 34 بأفغانستان" in quote.text
+    variants = quote_module._clitic_variants({"بكابول", "افغانس"})
+    assert quote_module._matched_terms("وصل الوفد إلى كابول", variants) == {"بكابول"}  # the question has it
+    assert quote_module._matched_terms("المحافظات الـ 34 بأفغانستان", variants) == {"افغانس"}  # the sentence has it
+    assert quote_module._clitic_variants({"بحر"}) == {"بحر": "بحر"}  # a three-letter word keeps its first letter
+
+
 def test_semantic_evidence_is_used_when_an_embedder_is_given(tiny_embedder) -> None:  # noqa: ANN001
     article, question, _ = _xquad_examples(1)[0]
     chunk = Chunk(article.id + "#0", article.id, article.text, 0, len(article.text))

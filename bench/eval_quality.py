@@ -59,7 +59,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("bench/results/eval_quality.json"))
     args = parser.parse_args()
     settings = IndexSettings()
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size)
+    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
+                             settings.embedding_backend)  # EMBEDDING_BACKEND was ignored: every run was auto's
+    print(f"# engine {embedder.backend}", flush=True)
     rows = []
     print("| set | mode | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 | answer-in-quote@1 | @3 | quote chars | q/s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

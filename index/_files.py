@@ -53,6 +53,14 @@ def marker_matches(target: Path, marker_name: str, expected: dict[str, object], 
     return all((target / name).is_file() for name in required)
 
 
+def write_marker(path: Path, data: dict[str, object]) -> None:
+    """Write a build's marker file and force it to disk: written last, its presence means the build is complete."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def remove_stale(parent: Path, name: str) -> None:
     """Delete leftovers of interrupted builds of ``parent / name`` (call with the lock held)."""
     for pattern in (f".{name}.tmp-*", f".{name}.old-*"):

@@ -42,16 +42,12 @@ import numpy as np
 
 from index._files import locked
 from index.embedding.base import Embedder
+from index.embedding.calibration_data import CALIBRATION_FILE, calibration_texts
 from index.embedding.cpu import cpu_cores, cpu_identity
 from index.embedding.engines import engine_loaders, load_engine, prepare_exports
 from index.errors import IndexMismatch
 
 logger = logging.getLogger(__name__)
-
-#: The shipped calibration chunks and queries. Found beside this module, not through
-#: ``importlib.resources.files("index")``: run from a folder holding an ``index/`` directory (the
-#: tests' INDEX_DIR), ``python -m index.cli`` makes ``index`` a namespace package of that folder.
-CALIBRATION_FILE = Path(__file__).resolve().parent / "data" / "calibration_ar.json"
 
 #: Bump when the procedure changes: older records are then recalibrated.
 CALIBRATION_VERSION = 4
@@ -127,12 +123,6 @@ class Calibration:
             raise ValueError("the chosen engine has no figures")
         return cls(data["chosen"], engines, data["key"], data["cpu_flags"], float(data["seconds"]),
                    data.get("calibrated_at", ""))
-
-
-def calibration_texts() -> tuple[list[str], list[str]]:
-    """The shipped ``(chunks, queries)``: headline + opening of real sample articles, and headlines."""
-    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    return list(data["chunks"]), list(data["queries"])
 
 
 def library_versions() -> dict[str, str | None]:

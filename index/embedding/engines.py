@@ -119,17 +119,17 @@ def load_engine(name: str, folder: str | Path, model_id: str, models_dir: Path,
         raise ValueError(f"the {name} engine exports a local model folder or the default model; "
                          f"use EMBEDDING_BACKEND=torch for a model name")
     if name == "openvino-int8":
-        from index.embedding.openvino import OpenVinoEmbedder
         from index.embedding.openvino_int8 import ensure_openvino_int8
 
-        return OpenVinoEmbedder(ensure_openvino_int8(Path(folder), models_dir), model_id=model_id, batch_size=size,
-                                precision="bf16" if native_bf16() else "f32")
-    exported = ensure_onnx_model(Path(folder), models_dir, quantize=name == "onnx-int8")
+        exported = ensure_openvino_int8(Path(folder), models_dir)
+    else:
+        exported = ensure_onnx_model(Path(folder), models_dir, quantize=name == "onnx-int8")
     if name.startswith("openvino"):
         from index.embedding.openvino import OpenVinoEmbedder
 
-        return OpenVinoEmbedder(exported, model_id=model_id, batch_size=size,
-                                precision="bf16" if name == "openvino-bf16" else "f32")
+        # int8 keeps its float operations in bf16 where the CPU has it natively.
+        bf16 = name == "openvino-bf16" or (name == "openvino-int8" and native_bf16())
+        return OpenVinoEmbedder(exported, model_id=model_id, batch_size=size, precision="bf16" if bf16 else "f32")
     return OnnxEmbedder(exported, model_id=model_id, batch_size=size)
 
 

@@ -88,10 +88,14 @@ class OnnxEmbedder(BatchedEmbedder):
         return onnxruntime.InferenceSession(str(self.folder / MODEL_FILE), options,
                                             providers=["CPUExecutionProvider"])
 
+    def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """The graph's sentence embeddings for tokenised ``feeds`` (the runtime's part of :meth:`_encode`)."""
+        return np.asarray(self._current_session().run([OUTPUT_NAME], feeds)[0], dtype=np.float32)
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         encoded = self._tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_tokens,
                                   return_tensors="np")
         feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in self._input_names}
-        vectors = np.asarray(self._current_session().run([OUTPUT_NAME], feeds)[0], dtype=np.float32)
+        vectors = self._run(feeds)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

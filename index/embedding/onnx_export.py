@@ -34,7 +34,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import importlib.metadata
-import json
 import logging
 import os
 import time
@@ -45,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index._files import build_once, marker_matches
+from index._files import build_once, marker_matches, write_marker
 
 if TYPE_CHECKING:
     pass
@@ -191,7 +190,7 @@ def _export(source: Path, stage: Path, quantize: bool, marker: dict[str, object]
         torch=torch.__version__, onnxruntime=importlib.metadata.version("onnxruntime"),
         exported_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     # Written last: its presence means everything above is on disk and checked.
-    _write_json(out / MARKER_FILE, info)
+    write_marker(out / MARKER_FILE, info)
     logger.info("exported %s (%s) in %.1fs, check cosine %.4f", source, variant, time.monotonic() - started, cosine)
 
 
@@ -327,9 +326,3 @@ def _quiet_exporter() -> Iterator[None]:
     finally:
         root.removeFilter(advice)
 
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())

@@ -14,6 +14,7 @@ in bf16 where the CPU has it natively (45 against 36 chunks/s in fp32 on an AVX-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -81,19 +82,13 @@ class OpenVinoEmbedder(OnnxEmbedder):
                      "CPU_RUNTIME_CACHE_CAPACITY": 0})
             return self._compiled
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        encoded = self._tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_tokens,
-                                  return_tensors="np")
-        feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in self._input_names}
+    def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         request = getattr(self._requests, "request", None)
+        first = request is None
         if request is None:
             request = self._requests.request = self._compiled_model().create_infer_request()
-            # A thread's first inference runs alone: the binding initialises function-local statics
-            # on first use while holding the GIL, and two threads doing so at once deadlocked a
-            # 30k-article build (one waiting on the static's guard, the other on the GIL; 0% CPU).
-            with self._first_call_lock:
-                vectors = np.array(request.infer(feeds)[OUTPUT_NAME], dtype=np.float32)
-        else:
-            vectors = np.array(request.infer(feeds)[OUTPUT_NAME], dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+        # A thread's first inference runs alone: the binding initialises function-local statics
+        # on first use while holding the GIL, and two threads doing so at once deadlocked a
+        # 30k-article build (one waiting on the static's guard, the other on the GIL; 0% CPU).
+        with self._first_call_lock if first else contextlib.nullcontext():
+            return np.array(request.infer(feeds)[OUTPUT_NAME], dtype=np.float32)

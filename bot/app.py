@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,7 +59,9 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 5
 #: Updates handled at once; searches beyond the worker threads queue in the thread pool.
 CONCURRENT_UPDATES = 64
-#: Connections to the Bot API for everything but getUpdates (PTB's default).
+#: Connections to the Bot API for everything but getUpdates. Not PTB's 256: httpcore checks every
+#: pooled connection (a socket poll each) on every request, which cost ~6 ms of CPU per answer under
+#: load here. 16 connections still carry ~160 calls/s at 100 ms a call, 5× Telegram's 30/s per bot.
 CONNECTIONS = 256
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
@@ -181,6 +184,11 @@ async def post_init(application: App) -> None:
     """Open the index (in a worker thread), the feedback and follow stores; start the feed refresh; publish the menu."""
     state = bot_state(application)
     settings = state.settings
+    # asyncio.to_thread's default pool has cpu_count + 4 threads (6 on 2 cores): so few questions in
+    # flight that the query embedding and the exact search, which batch concurrent questions, ran
+    # nearly one at a time. One thread per concurrent update lets them batch.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=CONCURRENT_UPDATES, thread_name_prefix="akhbar-worker"))
     if state.loaded_answerer is None:
         state.loaded_answerer = await asyncio.to_thread(Answerer.open, settings, state.embedder)
     if state.loaded_feedback is None:

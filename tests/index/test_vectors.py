@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index.stores.faiss import vectors
-from index.stores.faiss.vectors import chosen_kind, read_vectors, search_vectors, write_vectors
+from index.stores.faiss.vectors import BatchedExactSearch, chosen_kind, read_vectors, search_vectors, write_vectors
 
 
 def _clustered_unit_vectors(count: int, dimension: int = 48, seed: int = 7) -> np.ndarray:
@@ -52,3 +54,35 @@ def test_filtered_search_returns_only_allowed_ids(tmp_path: Path, kind: str) -> 
     exact_best = allowed[np.argmax(matrix[allowed] @ matrix[3])]
     assert found[0] == exact_best
     assert scores[0] == pytest.approx(float(matrix[exact_best] @ matrix[3]), abs=1e-5)
+
+
+def test_batched_exact_search_answers_each_concurrent_question_as_faiss_does(tmp_path: Path) -> None:
+    matrix = _clustered_unit_vectors(3000)
+    queries = _clustered_unit_vectors(40, seed=9)
+    write_vectors(tmp_path / "flat.faiss", matrix, "flat")
+    exact = read_vectors(tmp_path / "flat.faiss")
+    assert BatchedExactSearch.supports(exact)
+    batched = BatchedExactSearch(exact, max_batch=8)
+    counts = [1 + (i * 7) % 60 for i in range(len(queries))]  # each question its own pool size
+    barrier = threading.Barrier(len(queries))
+
+    def ask(position: int) -> tuple[np.ndarray, np.ndarray]:
+        barrier.wait()
+        return batched.search(queries[position], counts[position])
+
+    with ThreadPoolExecutor(len(queries)) as pool:
+        found = list(pool.map(ask, range(len(queries))))
+    assert max(batched._batcher.batch_sizes) > 1  # they did share passes
+    for query, count, (scores, ids) in zip(queries, counts, found, strict=True):
+        want_scores, want_ids = search_vectors(exact, query, count)
+        assert ids.tolist() == want_ids.tolist()
+        np.testing.assert_allclose(scores, want_scores, atol=1e-5)
+    # More wanted than stored: every vector once; the stored rows come back as written.
+    scores, ids = batched.search(queries[0], 5000)
+    assert sorted(ids.tolist()) == list(range(3000))
+    np.testing.assert_allclose(batched.rows([17, 3]), matrix[[17, 3]])
+
+
+def test_a_graph_index_is_not_searched_by_the_batched_path(tmp_path: Path) -> None:
+    write_vectors(tmp_path / "hnsw.faiss", _clustered_unit_vectors(500), "hnsw")
+    assert not BatchedExactSearch.supports(read_vectors(tmp_path / "hnsw.faiss"))

@@ -19,7 +19,7 @@ from index.search.filters import SearchFilters
 from index.stores.base import Restriction
 from index.stores.faiss.layout import hold_build, resolve_build
 from index.stores.faiss.metadata import METADATA_NAME, MetadataDB
-from index.stores.faiss.vectors import VECTORS_NAME, read_vectors, search_vectors
+from index.stores.faiss.vectors import VECTORS_NAME, BatchedExactSearch, read_vectors, search_vectors
 from index.stores.lexical import LEXICAL_DIR, LexicalIndex
 from index.stores.manifest import FORMAT_VERSION, Manifest, verify_files
 
@@ -61,6 +61,8 @@ class FaissReader:
         self.manifest = manifest
         #: The FAISS index itself (benchmarks and tests read vectors from it).
         self.faiss = vectors
+        #: Unfiltered exact searches of concurrent questions share one pass over the vectors.
+        self._exact = BatchedExactSearch(vectors) if BatchedExactSearch.supports(vectors) else None
         self.metadata = metadata
         self.lexical_index = lexical
         #: The shared hold that keeps pruning away from this build while it is served.
@@ -111,7 +113,10 @@ class FaissReader:
         if pool <= 0:
             return {}
         allowed = restriction.handle if isinstance(restriction.handle, np.ndarray) else None
-        scores, ids = search_vectors(self.faiss, query_vector, pool, allowed)
+        if allowed is None and self._exact is not None:
+            scores, ids = self._exact.search(query_vector, pool)
+        else:
+            scores, ids = search_vectors(self.faiss, query_vector, pool, allowed)
         return {int(i): float(s) for i, s in zip(ids, scores, strict=True) if i >= 0}
 
     def lexical(self, question: str, pool: int, restriction: Restriction) -> dict[int, float]:
@@ -134,6 +139,8 @@ class FaissReader:
 
     def vectors(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
         """Vectors read back from FAISS's flat storage."""
+        if self._exact is not None:
+            return dict(zip((int(key) for key in keys), self._exact.rows(keys), strict=True))
         return {int(key): np.asarray(self.faiss.reconstruct(int(key)), dtype=np.float32) for key in keys}
 
     def close(self) -> None:

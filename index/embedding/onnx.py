@@ -92,9 +92,9 @@ class OnnxEmbedder(BatchedEmbedder):
         """The graph's sentence embeddings for tokenised ``feeds`` (the runtime's part of :meth:`_encode`)."""
         return np.asarray(self._current_session().run([OUTPUT_NAME], feeds)[0], dtype=np.float32)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], pad_to_multiple_of: int | None = None) -> np.ndarray:
         encoded = self._tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_tokens,
-                                  return_tensors="np")
+                                  pad_to_multiple_of=pad_to_multiple_of, return_tensors="np")
         feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in self._input_names}
         vectors = self._run(feeds)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)

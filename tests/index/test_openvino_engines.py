@@ -14,7 +14,7 @@ import pytest
 
 from index.embedding.engines import candidate_engines, load_engine
 from index.embedding.onnx_export import MARKER_FILE
-from index.embedding.openvino import OpenVinoEmbedder, openvino_precisions
+from index.embedding.openvino import QUERY_PAD_TOKENS, OpenVinoEmbedder, openvino_precisions
 from index.embedding.openvino_int8 import IR_FILE, ensure_openvino_int8, openvino_int8_dir
 
 
@@ -65,6 +65,19 @@ def test_openvino_vectors_are_unit_and_close_to_torch(name: str, least: float, i
     assert (np.argmax(vectors @ reference.T, axis=1) == np.arange(len(texts))).all()
     query = "ماذا قال وزير الخارجية عن المحادثات؟"
     assert float(embedder.embed_query(query) @ tiny_embedder.embed_query(query)) > least
+
+
+@pytest.mark.parametrize("name", ["openvino", "openvino-int8"])
+def test_a_question_padded_to_a_shared_length_gets_the_vector_it_gets_unpadded(name: str, int8_folder: Path,
+                                                                              tiny_model_dir: Path,
+                                                                              tiny_embedder) -> None:  # noqa: ANN001
+    embedder = load_engine(name, tiny_model_dir, tiny_embedder.model_id, int8_folder.parent)
+    questions = ["وش صار في مطار صلالة؟", "كم عدد ضحايا الزلزال الذي ضرب إندونيسيا أمس؟", "ليش؟"]
+    lengths = [len(embedder._tokenizer(embedder.query_prompt + q)["input_ids"]) for q in questions]
+    assert any(length % QUERY_PAD_TOKENS for length in lengths)  # padding really happens
+    for question in questions:
+        unpadded = embedder._encode([embedder.query_prompt + question])[0]
+        np.testing.assert_allclose(embedder.embed_query(question), unpadded, atol=2e-3, err_msg=question)
 
 
 def test_int8_and_bf16_are_candidates_exactly_where_the_cpu_plugin_runs_them() -> None:

@@ -5,7 +5,8 @@ fast enough; from ``HNSW_MIN_VECTORS`` vectors on, an HNSW graph over the same f
 (``IndexHNSWFlat``), whose recall@10 against exact search ``bench/perf_query.py`` measures.
 Exact search over the whole 30k-article archive (86k chunks) streams 133 MB: ~8 ms on one core,
 and concurrent questions share one pass (:class:`BatchedExactSearch`), so the archive stays exact;
-the graph is for archives several times larger. Files are FAISS's own binary format (``faiss.write_index``), which loading cannot turn into code.
+the graph is for archives several times larger. Files are FAISS's own binary format
+(``faiss.write_index``), which loading cannot turn into code.
 """
 
 from __future__ import annotations

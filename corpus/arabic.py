@@ -15,6 +15,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import regex
+
 #: Diacritics (harakat, tanwin, shadda, sukun, dagger alef, Quranic marks) and tatweel: removed.
 _REMOVED = (
     [chr(c) for c in range(0x064B, 0x0660)]
@@ -42,13 +44,10 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
 _SPACES = re.compile(r"\s+")
 
 
-def _is_punctuation(char: str) -> bool:
-    return unicodedata.category(char)[0] in "PSZ" or unicodedata.category(char) in ("Cc", "Cf")
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    return " " if _is_punctuation(char) else char
+#: Punctuation, symbols, separators and control/format characters (Unicode categories P*, S*, Z*,
+#: Cc, Cf) become spaces. One compiled pattern: a Python loop over every character cost ~1.5 ms
+#: of each search over the archive (normalising the quoted chunks' sentences).
+_PUNCTUATION = regex.compile(r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}]")
 
 
 def normalise(text: str) -> str:
@@ -62,7 +61,7 @@ def normalise(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text).translate(_TABLE)
-    text = "".join(_fold_char(char) for char in text).lower()
+    text = _PUNCTUATION.sub(" ", text).lower()
     return _SPACES.sub(" ", text).strip()
 
 
@@ -75,8 +74,12 @@ SUFFIXES = ("هما", "كما", "تان", "تين", "ها", "ان", "ات", "و�
 _MIN_STEM = 2
 
 
+@lru_cache(maxsize=1 << 17)
 def light_stem(token: str) -> str:
     """Strip one prefix and one suffix from a normalised Arabic token, keeping ≥ 2 letters.
+
+    Cached: a news vocabulary repeats, and stemming the words of every quoted sentence cost ~2 ms
+    of each search over the archive (a pure function of the token, so the cache cannot go stale).
 
     >>> light_stem("والمدارس")
     'مدارس'

@@ -117,6 +117,10 @@ class BatchedExactSearch:
         return self._batcher.submit((np.asarray(query, dtype=np.float32).reshape(-1), count))
 
     def _run(self, requests: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        if len(requests) == 1:  # alone, FAISS's own kernel is faster than a BLAS product (8 vs 12 ms here)
+            query, count = requests[0]
+            scores, ids = search_vectors(self._index, query, min(count, self._index.ntotal))
+            return [(scores, ids)]
         queries = np.stack([query for query, _ in requests])
         # One pass over the vectors for the whole batch; (vectors × d) @ (d × questions) is the faster
         # BLAS layout here (measured 28 vs 41 ms for 16 questions over 86k vectors on one core).

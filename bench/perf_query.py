@@ -18,6 +18,7 @@ against exact search on the same vectors.
 
     python bench/perf_query.py                       # both sizes (needs perf_build.py --articles 5000 first)
     python bench/perf_query.py --questions 100 --no-full
+    python bench/perf_query.py --index data/index-30k     # a real index (the whole archive), vs LangChain
 """
 
 from __future__ import annotations

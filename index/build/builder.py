@@ -63,7 +63,7 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
                 embed_titles: bool = True, progress: Progress | None = None, wait: bool = False,
                 build_threads: int = 0, cache: EmbeddingCache | None = None,
                 vector_index: VectorIndexKind = "auto", add_only: bool = False,
-                store: IndexStore | None = None) -> BuildReport:
+                store: IndexStore | None = None, release_model: bool = False) -> BuildReport:
     """Index every article under ``sources`` into ``index_dir`` and make it current.
 
     Args:
@@ -84,6 +84,9 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
             when ``sources`` are only the articles new feeds brought (``index.build.feeds``).
         store: Where the index lives (:func:`index.stores.open_store`); default the FAISS
             directory ``index_dir``.
+        release_model: The caller searches with nothing this build loaded: free the engine's
+            working memory once the embedding is done (:meth:`Embedder.release_memory`), before
+            the write stage adds its own.
 
     Raises:
         EmptyCorpus: nothing readable in ``sources``.
@@ -141,6 +144,10 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
             progress.finish()
             for (position, _), vector in zip(to_embed, fresh, strict=True):
                 vectors[position] = vector
+            planned = len(to_embed)
+            del to_embed  # the texts embedded: ~200 MB over the whole archive, not needed to write
+            if release_model:
+                embedder.release_memory()
             seconds["embed"] = time.perf_counter() - clock
 
             clock = time.perf_counter()
@@ -154,9 +161,9 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
             if previous:
                 previous.close()
     logger.info("built %s: %d articles, %d chunks (%d embedded, %d from the cache, %d reused)", build_dir,
-                len(corpus.articles), len(chunks), embedded, len(to_embed) - embedded, reused)
+                len(corpus.articles), len(chunks), embedded, planned - embedded, reused)
     return BuildReport(build_dir, len(corpus.articles), len(chunks), embedded, reused,
-                       corpus.skipped, corpus.repaired, seconds, cached_chunks=len(to_embed) - embedded)
+                       corpus.skipped, corpus.repaired, seconds, cached_chunks=planned - embedded)
 
 
 def _content(articles: list[Article], chunks: list[Chunk], vectors: list[np.ndarray | None], embedder: Embedder,

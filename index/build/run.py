@@ -78,6 +78,7 @@ def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, w
     ``embedder``: a model already loaded by the caller (which searches the build next), else it is loaded here.
     """
     console = console or Console(stderr=True, soft_wrap=True)
+    owned = embedder is None  # nothing searches with a model loaded here: free its working memory after embedding
     if embedder is None:
         console.print(f"loading model {settings.embedding_model} ({settings.embedding_backend}) …")
         embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size,
@@ -90,7 +91,7 @@ def run_build(settings: IndexSettings, sources: list[Path], incremental: bool, w
                                ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap_tokens),
                                incremental=incremental, progress=RichProgress(bar), wait=wait,
                                build_threads=settings.build_threads, cache=cache, vector_index=settings.vector_index,
-                               add_only=add_only, store=open_store(settings))
+                               add_only=add_only, store=open_store(settings), release_model=owned)
     finally:
         if cache is not None:
             cache.close()

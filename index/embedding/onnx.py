@@ -70,6 +70,11 @@ class OnnxEmbedder(BatchedEmbedder):
         """
         self.parallel_batches = threads if threads > 0 else (os.cpu_count() or 1)
 
+    def release_memory(self) -> None:
+        """Drop the session (its arena of scratch buffers); the next batch opens a new one."""
+        with self._session_lock:
+            self._session = None
+
     def _current_session(self) -> onnxruntime.InferenceSession:
         with self._session_lock:
             if self._session is None:

@@ -74,6 +74,12 @@ class OpenVinoEmbedder(OnnxEmbedder):
         # One infer request per thread: a request is not re-entrant, the compiled model is shared.
         self._requests = threading.local()
 
+    def release_memory(self) -> None:
+        """Drop the compiled model and the infer requests (OpenVINO's working memory): compiled again on next use."""
+        with self._compile_lock:
+            self._compiled = None
+            self._requests = threading.local()
+
     def _compiled_model(self) -> Any:
         with self._compile_lock:
             if self._compiled is None:

@@ -186,3 +186,22 @@ def test_manifest_with_wrong_types_is_corrupt_not_a_crash(tmp_path: Path, small_
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="'files' is not a dict"):
         Retriever.open(copy, settings=_settings(tiny_model_dir, copy))
+
+
+def test_a_build_that_owns_its_model_frees_the_engine_s_memory_once_embedding_is_done(
+        tmp_path: Path, tiny_embedder, news_records, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    stages: list[str] = []
+    monkeypatch.setattr(tiny_embedder, "release_memory", lambda: stages.append("released"), raising=False)
+    original = tiny_embedder.embed_documents
+
+    def embed(texts, on_batch=None):  # noqa: ANN001, ANN202
+        stages.append("embedded")
+        return original(texts, on_batch=on_batch)
+
+    monkeypatch.setattr(tiny_embedder, "embed_documents", embed)
+    corpus = write_jsonl(tmp_path / "a.jsonl", news_records[:5])
+    build_index([corpus], tmp_path / "shared", tiny_embedder)  # a model the caller searches with next
+    assert stages == ["embedded"]
+    report = build_index([corpus], tmp_path / "owned", tiny_embedder, release_model=True)
+    assert stages == ["embedded", "embedded", "released"]
+    assert report.chunks > 0

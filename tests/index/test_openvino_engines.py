@@ -80,6 +80,15 @@ def test_a_question_padded_to_a_shared_length_gets_the_vector_it_gets_unpadded(n
         np.testing.assert_allclose(embedder.embed_query(question), unpadded, atol=2e-3, err_msg=question)
 
 
+def test_releasing_the_engine_s_memory_loses_nothing(int8_folder: Path, tiny_model_dir: Path,
+                                                      tiny_embedder, texts: list[str]) -> None:  # noqa: ANN001
+    embedder = load_engine("openvino-int8", tiny_model_dir, tiny_embedder.model_id, int8_folder.parent)
+    before = embedder.embed_documents(texts[:4])
+    embedder.release_memory()
+    assert embedder._compiled is None
+    np.testing.assert_allclose(embedder.embed_documents(texts[:4]), before, atol=1e-5)  # compiled again on use
+
+
 def test_int8_and_bf16_are_candidates_exactly_where_the_cpu_plugin_runs_them() -> None:
     precisions = openvino_precisions()
     names = candidate_engines()

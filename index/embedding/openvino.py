@@ -25,6 +25,7 @@ import numpy as np
 from index.embedding.base import DEFAULT_BATCH_SIZE
 from index.embedding.onnx import MODEL_FILE, OUTPUT_NAME, OnnxEmbedder
 from index.embedding.openvino_int8 import IR_FILE, VARIANT
+from index.embedding.word_table import EMBEDS_INPUT, WordTable
 
 
 def openvino_precisions() -> set[str]:
@@ -68,6 +69,8 @@ class OpenVinoEmbedder(OnnxEmbedder):
         else:
             self.backend = "openvino-bf16" if precision == "bf16" else "openvino"
         self._precision = precision
+        # The int8 model's word embeddings, looked up here (see index.embedding.word_table).
+        self._word_table = WordTable(self.folder) if WordTable.present(self.folder) else None
         self._compiled: Any = None
         self._compile_lock = threading.Lock()
         self._first_call_lock = threading.Lock()
@@ -100,6 +103,8 @@ class OpenVinoEmbedder(OnnxEmbedder):
         return self._encode([self.query_prompt + text for text in texts], pad_to_multiple_of=QUERY_PAD_TOKENS)
 
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        if self._word_table is not None:
+            feeds = {**feeds, EMBEDS_INPUT: self._word_table.embeds(feeds["input_ids"])}
         request = getattr(self._requests, "request", None)
         first = request is None
         if request is None:

@@ -16,6 +16,7 @@ from index.embedding.engines import candidate_engines, load_engine
 from index.embedding.onnx_export import MARKER_FILE
 from index.embedding.openvino import QUERY_PAD_TOKENS, OpenVinoEmbedder, openvino_precisions
 from index.embedding.openvino_int8 import IR_FILE, ensure_openvino_int8, openvino_int8_dir
+from index.embedding.word_table import EMBEDS_INPUT, SCALES_FILE, TABLE_FILE, WordTable
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +98,36 @@ def test_int8_and_bf16_are_candidates_exactly_where_the_cpu_plugin_runs_them() -
     assert names[0] == "torch"
     if "openvino-int8" in names and "onnx" in names:  # likely winners are measured before the budget runs out
         assert names.index("openvino-int8") < names.index("onnx")
+
+
+def test_the_word_table_is_cut_out_of_the_int8_graph_and_gives_the_graph_s_own_vectors(
+        int8_folder: Path, tiny_model_dir: Path, tiny_embedder, texts: list[str],  # noqa: ANN001
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openvino
+
+    marker = json.loads((int8_folder / MARKER_FILE).read_text(encoding="utf-8"))
+    assert marker["word_table"] is True
+    table = np.load(int8_folder / TABLE_FILE, allow_pickle=False)
+    config = json.loads((tiny_model_dir / "config.json").read_text(encoding="utf-8"))
+    assert table.dtype == np.int8
+    assert table.shape == (config["vocab_size"], config["hidden_size"])
+    graph = openvino.Core().read_model(str(int8_folder / IR_FILE))
+    assert EMBEDS_INPUT in {name for parameter in graph.get_parameters() for name in parameter.output(0).get_names()}
+    assert not [node for node in graph.get_ordered_ops()
+                if node.get_type_name() == "Constant" and tuple(node.get_output_shape(0)) == table.shape]
+
+    monkeypatch.setattr("index.embedding.openvino_int8.split_word_embeddings", lambda model, folder: False)
+    whole = ensure_openvino_int8(tiny_model_dir, tmp_path / "models")  # the same quantisation, table kept inside
+    assert not WordTable.present(whole)
+    cut_vectors = load_engine("openvino-int8", tiny_model_dir, tiny_embedder.model_id,
+                              int8_folder.parent).embed_documents(texts)
+    whole_vectors = load_engine("openvino-int8", tiny_model_dir, tiny_embedder.model_id,
+                                whole.parent).embed_documents(texts)
+    np.testing.assert_allclose(cut_vectors, whole_vectors, atol=1e-5)
+
+
+def test_a_word_table_whose_scales_do_not_match_is_refused(int8_folder: Path, tmp_path: Path) -> None:
+    np.save(tmp_path / TABLE_FILE, np.zeros((10, 4), dtype=np.int8), allow_pickle=False)
+    np.save(tmp_path / SCALES_FILE, np.ones((9, 1), dtype=np.float32), allow_pickle=False)
+    with pytest.raises(ValueError, match="do not match"):
+        WordTable(tmp_path)

@@ -53,7 +53,7 @@ class BuildContent:
     Attributes:
         vectors: One per chunk; None for a chunk of an unchanged article the store already holds
             (only a store whose :meth:`IndexStore.previous` lent it that way, i.e. an in-place update).
-        lexical_texts: The text each chunk is lexically indexed by (headline + chunk).
+        lexical_texts: The text each chunk is lexically indexed by (headline + chunk), read once in order.
         manifest: Model, chunker, counts and fingerprints; a store adds its own fields (files, index kind).
 
     """
@@ -61,7 +61,7 @@ class BuildContent:
     articles: list[Article]
     chunks: list[Chunk]
     vectors: list[np.ndarray | None]
-    lexical_texts: list[str]
+    lexical_texts: Sequence[str]
     manifest: Manifest
     vector_index: VectorIndexKind = "auto"
 

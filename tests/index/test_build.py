@@ -205,3 +205,24 @@ def test_a_build_that_owns_its_model_frees_the_engine_s_memory_once_embedding_is
     report = build_index([corpus], tmp_path / "owned", tiny_embedder, release_model=True)
     assert stages == ["embedded", "embedded", "released"]
     assert report.chunks > 0
+
+
+def test_lexical_texts_are_made_on_demand_and_equal_the_embedded_texts() -> None:
+    """The write stage reads each chunk's headline + text when it indexes it, never as one list."""
+    from datetime import datetime
+
+    from corpus import Article, Chunk
+    from index.build.builder import ChunkTexts, embedding_text
+
+    article = Article(id="a1", title="وقف إطلاق النار في غزة", text="قال الوسطاء إن المفاوضات مستمرة.",
+                      source="الجزيرة", url="https://example.org/a1", date=datetime(2024, 3, 1))
+    chunks = [Chunk(id=f"a1:{i}", article_id="a1", text=text, start=0, end=len(text))
+              for i, text in enumerate(["قال الوسطاء", "إن المفاوضات مستمرة."])]
+    for embed_titles in (True, False):
+        texts = ChunkTexts(chunks, {"a1": article}, embed_titles)
+        expected = [embedding_text(article, chunk, embed_titles) for chunk in chunks]
+        assert len(texts) == 2
+        assert list(texts) == expected
+        assert texts[1:] == expected[1:]
+        assert texts[-1] == expected[-1]
+    assert ChunkTexts(chunks, {"a1": article}, True)[0].startswith("وقف إطلاق النار في غزة\n")

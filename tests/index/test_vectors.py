@@ -86,3 +86,22 @@ def test_batched_exact_search_answers_each_concurrent_question_as_faiss_does(tmp
 def test_a_graph_index_is_not_searched_by_the_batched_path(tmp_path: Path) -> None:
     write_vectors(tmp_path / "hnsw.faiss", _clustered_unit_vectors(500), "hnsw")
     assert not BatchedExactSearch.supports(read_vectors(tmp_path / "hnsw.faiss"))
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_the_builds_list_of_vectors_is_written_slice_by_slice(tmp_path: Path, kind: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build hands its per-chunk vectors as a list: written in slices, they are the matrix's rows, in order."""
+    monkeypatch.setattr(vectors, "ADD_SLICE_ROWS", 128)  # several slices and a ragged last one
+    matrix = _clustered_unit_vectors(1000)
+    write_vectors(tmp_path / "rows.faiss", [row.astype(np.float64) for row in matrix], kind)  # type: ignore[arg-type]
+    written = read_vectors(tmp_path / "rows.faiss")
+    assert written.ntotal == len(matrix)
+    stored = np.vstack([written.reconstruct(i) for i in range(written.ntotal)])
+    np.testing.assert_allclose(stored, matrix, atol=1e-7)
+
+
+def test_an_empty_build_writes_an_empty_index_of_its_dimension(tmp_path: Path) -> None:
+    write_vectors(tmp_path / "empty.faiss", [], "flat", dimension=48)
+    empty = read_vectors(tmp_path / "empty.faiss")
+    assert (empty.ntotal, empty.d) == (0, 48)

@@ -19,8 +19,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from corpus import Article, ChunkerSettings
 from index.embedding.base import Embedder
 from index.errors import AkhbarIndexError, IndexNotFound, rebuild_command
@@ -133,10 +131,9 @@ def _write_files(staging: Path, content: BuildContent, built_at: datetime, build
     manifest = content.manifest
     if any(vector is None for vector in content.vectors):
         raise ValueError("the FAISS store writes whole builds: every chunk needs its vector")
-    matrix = (np.vstack(content.vectors).astype(np.float32) if content.vectors  # type: ignore[arg-type]
-              else np.zeros((0, manifest.dimension), np.float32))
     try:
-        manifest.vector_index = write_vectors(staging / VECTORS_NAME, matrix, content.vector_index)
+        manifest.vector_index = write_vectors(staging / VECTORS_NAME, content.vectors,  # type: ignore[arg-type]
+                                              content.vector_index, manifest.dimension)
     except RuntimeError as error:
         raise OSError(f"cannot write {VECTORS_NAME}: {_first_line(error)}") from error
     try:

@@ -29,22 +29,34 @@ from index.settings import (  # re-exported: the kinds are settings; FAISS appli
 )
 
 VECTORS_NAME = "vectors.faiss"
+#: Vectors handed to FAISS per ``add`` while writing (6 MB of float32 at 384 dimensions).
+ADD_SLICE_ROWS = 4096
 __all__ = ["BatchedExactSearch", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "HNSW_MIN_VECTORS", "VECTORS_NAME",
            "VectorIndexKind", "chosen_kind", "read_vectors", "search_vectors", "write_vectors"]
 
 
-def write_vectors(path: Path, matrix: np.ndarray, kind: VectorIndexKind = "auto") -> str:
-    """Write ``matrix`` (n × d float32, unit rows) as an inner-product index; returns its kind for the manifest."""
-    dimension = int(matrix.shape[1])
+def write_vectors(path: Path, rows: np.ndarray | Sequence[np.ndarray], kind: VectorIndexKind = "auto",
+                  dimension: int | None = None) -> str:
+    """Write ``rows`` (unit float32 vectors) as an inner-product index; returns its kind for the manifest.
+
+    ``rows`` may be the build's list of per-chunk vectors: they are added in slices of
+    :data:`ADD_SLICE_ROWS`, so the write holds FAISS's own copy and one slice, not also a stacked
+    matrix and its float32 copy (+266 MB over the whole archive). ``dimension`` is needed only
+    when ``rows`` is empty.
+    """
+    if dimension is None:
+        dimension = int(np.shape(rows)[-1]) if isinstance(rows, np.ndarray) else int(np.shape(rows[0])[-1])
     index: faiss.Index
-    if chosen_kind(kind, len(matrix)) == "hnsw":
+    if chosen_kind(kind, len(rows)) == "hnsw":
         graph = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index, label = graph, f"HNSW{HNSW_M}"
     else:
         index, label = faiss.IndexFlatIP(dimension), "Flat"
-    if len(matrix):
-        index.add(np.ascontiguousarray(matrix, dtype=np.float32))
+    for start in range(0, len(rows), ADD_SLICE_ROWS):
+        part = rows[start:start + ADD_SLICE_ROWS]
+        index.add(part if isinstance(part, np.ndarray) and part.dtype == np.float32 and part.flags.c_contiguous
+                  else np.asarray(part, dtype=np.float32).reshape(-1, dimension))
     faiss.write_index(index, str(path))
     return label
 

@@ -89,6 +89,29 @@ def test_a_fake_slow_engine_loses_to_a_fast_one(tiny_embedder, texts) -> None:
     assert result.embedder.backend == "fast"
 
 
+class CompilingEngine(FakeEngine):
+    """Slow the first time it meets a text (OpenVINO compiles kernels per batch shape), fast after."""
+
+    def __init__(self, base: SentenceTransformerEmbedder, backend: str, first_delay: float) -> None:
+        super().__init__(base, backend)
+        self.first_delay, self.seen = first_delay, set[str]()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        self.delay = self.first_delay * sum(text not in self.seen for text in texts) / len(texts)
+        self.seen.update(texts)
+        return super()._encode(texts)
+
+
+def test_an_engine_is_timed_once_its_kernels_are_compiled(tiny_embedder, texts) -> None:
+    """A long build pays each shape's compilation once: the engine fastest when warm wins, as it would there."""
+    loaders = loaders_for(tiny_embedder, steady=FakeEngine(tiny_embedder, "steady", delay=0.004),
+                          compiling=CompilingEngine(tiny_embedder, "compiling", first_delay=0.03))
+    result = calibrate(loaders, *texts)
+    assert result.engines["compiling"].error is None  # not dropped by a cold probe either
+    assert result.chosen == "compiling"
+    assert result.engines["compiling"].tokens_per_cpu_second > result.engines["steady"].tokens_per_cpu_second
+
+
 def test_a_disagreeing_engine_is_rejected_however_fast(tiny_embedder, texts) -> None:
     loaders = loaders_for(tiny_embedder, wrong=FakeEngine(tiny_embedder, "wrong", noise=0.3))
     result = calibrate(loaders, *texts)

@@ -167,12 +167,13 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
             clock = time.perf_counter()
             embedder.set_threads(build_threads)
             progress.start("embedding", len(to_embed), "chunks")
-            fresh, embedded = embed_with_cache([text for _, text in to_embed],
-                                               lambda texts: embedder.embed_documents(texts, on_batch=progress.advance),
-                                               embedder.dimension, cache, on_known=progress.advance)
+            fresh, rows, embedded = embed_with_cache(
+                [text for _, text in to_embed],
+                lambda texts: embedder.embed_documents(texts, on_batch=progress.advance),
+                embedder.dimension, cache, on_known=progress.advance)
             progress.finish()
-            for (position, _), vector in zip(to_embed, fresh, strict=True):
-                vectors[position] = vector
+            for (position, _), row in zip(to_embed, rows, strict=True):
+                vectors[position] = fresh[row]  # a view: the vectors stay in the one matrix
             planned = len(to_embed)
             del to_embed  # the texts embedded: ~200 MB over the whole archive, not needed to write
             if release_model:

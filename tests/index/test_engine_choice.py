@@ -122,6 +122,16 @@ def test_a_disagreeing_engine_is_rejected_however_fast(tiny_embedder, texts) -> 
     assert result.chosen == "torch"
 
 
+def test_a_failed_child_calibration_is_measured_in_process(tiny_embedder, tiny_model_dir: Path,
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(calibration, "_calibrate_in_child", lambda *args: False)
+    monkeypatch.setattr(calibration, "prepare_exports", lambda *args: None)
+    monkeypatch.setattr(calibration, "engine_loaders", lambda *args: loaders_for(tiny_embedder))
+    embedder = calibration.choose_engine(str(tiny_model_dir), tiny_embedder.model_id, tmp_path)
+    assert embedder.backend == "torch"
+    assert read_record(record_path(tmp_path, tiny_embedder.model_id)) is not None
+
+
 def test_an_engine_that_fails_to_load_is_recorded_not_raised(tiny_embedder, texts) -> None:
     def broken() -> BatchedEmbedder:
         raise RuntimeError("no such runtime here")
@@ -227,7 +237,10 @@ def test_index_and_query_engines_must_agree(tiny_embedder, tiny_model_dir: Path,
     check_query_engine("onnx", query, tmp_path / "elsewhere", "data/index")
 
 
-def test_auto_calibrates_the_real_engines_over_the_tiny_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_auto_calibrates_the_real_engines_over_the_tiny_model(tiny_model_dir: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Measured in a child process, whose memory goes back to the system: never in this one.
+    monkeypatch.setattr(calibration, "calibrate", lambda *a, **k: pytest.fail("calibrated in the build's process"))
     embedder = load_embedder(str(tiny_model_dir), tmp_path, backend="auto")
     record = read_record(record_path(tmp_path, embedder.model_id))
     assert record is not None

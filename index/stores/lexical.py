@@ -40,10 +40,9 @@ class LexicalIndex:
         """Index ``texts`` (one per chunk), tokenising one at a time.
 
         Each chunk's terms are kept as a compact array of term ids (4 bytes a term), not as lists
-        of strings and then of Python ints, which bm25s's own path holds both of at once: over the
-        whole archive (13M terms) that is ~50 MB instead of ~600. Ids are numbered in order of first
-        appearance (bm25s numbers its own in set order, which the hash seed shuffles), so the same
-        chunks always give the same files.
+        of strings and then of Python ints, which bm25s's own path holds both of at once. Ids are
+        numbered in order of first appearance (bm25s numbers its own in set order, which the hash
+        seed shuffles), so the same chunks always give the same files.
         """
         vocabulary: dict[str, int] = {}
         documents: list[array[int]] = []

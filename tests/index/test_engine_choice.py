@@ -89,6 +89,16 @@ def test_a_fake_slow_engine_loses_to_a_fast_one(tiny_embedder, texts) -> None:
     assert result.embedder.backend == "fast"
 
 
+def test_a_budget_spent_on_the_reference_still_measures_the_likely_winner(tiny_embedder, texts) -> None:
+    """On a slow or busy machine torch alone can take the whole budget: the first candidate is still measured."""
+    loaders = loaders_for(tiny_embedder, likely=FakeEngine(tiny_embedder, "likely"),
+                          other=FakeEngine(tiny_embedder, "other"))
+    result = calibrate(loaders, *texts, budget=0.0)
+    assert result.engines["likely"].error is None
+    assert result.chosen == "likely"
+    assert "budget" in (result.engines["other"].error or "")
+
+
 class CompilingEngine(FakeEngine):
     """Slow the first time it meets a text (OpenVINO compiles kernels per batch shape), fast after."""
 

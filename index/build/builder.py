@@ -1,4 +1,4 @@
-"""Build and update an index: read → chunk → embed (only what changed) → write → switch.
+"""Build and update an index: read → chunk → embed (only what changed) → group stories → write → switch.
 
 ``update`` is the same pipeline as ``build`` with reuse: an article whose fingerprint, the model
 and the chunker settings are unchanged keeps its chunks and vectors from the current build, so
@@ -24,6 +24,7 @@ import numpy as np
 from corpus import Article, Chunk, Chunker, ChunkerSettings, read_corpus
 from corpus.types import RepairedInput, SkippedInput
 from index.build.progress import NullProgress, Progress, with_heartbeat
+from index.build.stories import group_stories
 from index.embedding.base import Embedder
 from index.embedding.cache import EmbeddingCache, embed_with_cache
 from index.errors import EmptyCorpus
@@ -199,7 +200,7 @@ def build_index(sources: Sequence[Path | str], index_dir: Path, embedder: Embedd
 def _content(articles: list[Article], chunks: list[Chunk], vectors: list[np.ndarray | None], embedder: Embedder,
              settings: ChunkerSettings, embed_titles: bool, sources: list[str],
              vector_index: VectorIndexKind) -> BuildContent:
-    """What the store writes: corpus, chunks, vectors, lexical texts and the manifest (time and files: the store's)."""
+    """What the store writes: corpus, chunks, vectors, lexical texts, stories, manifest (time, files: the store's)."""
     by_id = {a.id: a for a in articles}
     days = sorted(a.date.date().isoformat() for a in articles if a.date)
     manifest = Manifest(
@@ -208,7 +209,8 @@ def _content(articles: list[Article], chunks: list[Chunk], vectors: list[np.ndar
         articles=len(articles), chunks=len(chunks), built_at="", build_id="", sources=sources,
         date_range=(days[0], days[-1]) if days else None,
         article_fingerprints={a.id: a.fingerprint() for a in articles})
-    return BuildContent(articles, chunks, vectors, ChunkTexts(chunks, by_id, embed_titles), manifest, vector_index)
+    return BuildContent(articles, chunks, vectors, ChunkTexts(chunks, by_id, embed_titles), manifest, vector_index,
+                        stories=group_stories(articles, chunks, vectors))
 
 
 def _recorded_sources(sources: Sequence[Path | str], kept: PreviousBuild | None) -> list[str]:

@@ -4,7 +4,8 @@
 the stored vectors — and writes it as a new Milvus build (``--to faiss`` goes back). Only the
 store interface is used, so the copy is exactly what the source serves: same chunks, same
 vectors, same manifest (model, backend, chunker); the lexical side is rebuilt from the same
-tokens by the target, which is how both stores index it anyway.
+tokens by the target, which is how both stores index it anyway, and the stories are grouped
+again from those vectors (a build older than story grouping gets them this way).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from corpus import Chunk
 from index.build.builder import embedding_text
 from index.build.progress import NullProgress, Progress
+from index.build.stories import group_stories
 from index.errors import IndexCorrupt
 from index.stores import BuildContent, IndexStore
 
@@ -63,7 +65,8 @@ def migrate(source: IndexStore, target: IndexStore, *, wait: bool = False, progr
                      article_fingerprints={a.id: a.fingerprint() for a in articles})
     content = BuildContent(articles, chunks, list(vectors),
                            [embedding_text(by_id[c.article_id], c, manifest.embed_titles) for c in chunks], copied,
-                           "hnsw" if "HNSW" in manifest.vector_index.upper() else "flat")
+                           "hnsw" if "HNSW" in manifest.vector_index.upper() else "flat",
+                           stories=group_stories(articles, chunks, vectors))
     progress.start("writing", None, "files")
     with target.lock(wait=wait):
         location = target.write(content, None)

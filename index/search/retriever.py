@@ -156,7 +156,7 @@ class Retriever:
         pool = min(total, max(50, 8 * k))
         while True:
             scored = self._ranked(question, query_vector, mode, pool, allowed)
-            best = _best_per_article(scored, self.metadata, k)
+            best = _best_per_story(scored, self.metadata, k)
             if len(best) >= k or pool >= total:
                 break
             pool = min(total, pool * 4)
@@ -236,15 +236,19 @@ class _Pick:
     terms: frozenset[str]
     duplicates: list[str]
     chunk: Chunk
+    story: str
 
 
-def _best_per_article(scored: list[tuple[int, float]], metadata: Metadata, k: int) -> list[_Pick]:
-    """Keep the best chunk of each article, in rank order, up to ``k``, folding near-duplicates.
+def _best_per_story(scored: list[tuple[int, float]], metadata: Metadata, k: int) -> list[_Pick]:
+    """Keep the best chunk of each story, in rank order, up to ``k``; fold the story's other articles into it.
 
-    A chunk from another article whose words overlap a kept one by ``DUPLICATE_JACCARD`` or more
-    (the same wire story in several outlets) is folded into it instead of taking a slot.
+    Two articles are one story when the build grouped them (:mod:`index.build.stories`: the same
+    event from another outlet, even in other words), or when their chunks' words overlap by
+    ``DUPLICATE_JACCARD`` or more (a wire copy; also what folds copies in a build without stories).
+    The first article met of a story is the one shown, the others are its "also reported by".
     """
     chunks = metadata.chunks([vector_id for vector_id, _ in scored])
+    story_of = metadata.stories({chunk.article_id for chunk in chunks.values()})
     seen: set[str] = set()
     best: list[_Pick] = []
     for vector_id, score in scored:
@@ -253,11 +257,13 @@ def _best_per_article(scored: list[tuple[int, float]], metadata: Metadata, k: in
             continue
         seen.add(chunk.article_id)
         terms = frozenset(normalise(chunk.text).split())
-        twin = next((pick for pick in best if _jaccard(pick.terms, terms) >= DUPLICATE_JACCARD), None)
+        story = story_of.get(chunk.article_id, chunk.article_id)
+        twin = next((pick for pick in best if pick.story == story
+                     or _jaccard(pick.terms, terms) >= DUPLICATE_JACCARD), None)
         if twin is not None:
             twin.duplicates.append(chunk.article_id)
             continue
-        best.append(_Pick(vector_id, score, terms, [], chunk))
+        best.append(_Pick(vector_id, score, terms, [], chunk, story))
         if len(best) == k:
             break
     return best

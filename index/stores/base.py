@@ -15,9 +15,9 @@ Chunk keys are integers: FAISS's row numbers, or in Milvus a stable 63-bit hash 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -55,6 +55,8 @@ class BuildContent:
             (only a store whose :meth:`IndexStore.previous` lent it that way, i.e. an in-place update).
         lexical_texts: The text each chunk is lexically indexed by (headline + chunk), read once in order.
         manifest: Model, chunker, counts and fingerprints; a store adds its own fields (files, index kind).
+        stories: Article id → story id (:mod:`index.build.stories`); an article left out is its own
+            story. The FAISS store keeps it; the Milvus store does not (its copies fold by words only).
 
     """
 
@@ -64,6 +66,7 @@ class BuildContent:
     lexical_texts: Sequence[str]
     manifest: Manifest
     vector_index: VectorIndexKind = "auto"
+    stories: Mapping[str, str] = field(default_factory=dict)
 
 
 class PreviousBuild(Protocol):
@@ -108,6 +111,9 @@ class Metadata(Protocol):
 
     def count_chunks(self) -> int:
         """Number of chunks."""
+
+    def stories(self, ids: Iterable[str]) -> dict[str, str]:
+        """Story id of each of these articles that joined another's story; one left out has its own id as story id."""
 
 
 class StoreReader(Protocol):

@@ -23,11 +23,13 @@ def test_reader_questions_are_scored_per_dialect_with_and_without_rewriting(
                                       "--sample", str(NEWS_SAMPLE), "--pool", "300", "--mode", "lexical", "--json"])
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout[result.stdout.index("{"):])
-    assert set(scores) == {"rewrite off", "rewrite on"}
+    assert set(scores) == {"rewrite off", "rewrite on", "rewrite on, shown article only"}
     for by_group in scores.values():
         assert {"overall", "msa", "gulf", "egyptian", "levantine", "maghrebi"} <= set(by_group)
         for group in by_group.values():
             assert 0.0 <= group["r_at_1"] <= group["r_at_3"] <= 1.0
+    for group, strict in scores["rewrite on, shown article only"].items():  # no credit for "also reported by"
+        assert strict["r_at_3"] <= scores["rewrite on"][group]["r_at_3"]
     assert scores["rewrite on"]["msa"] == scores["rewrite off"]["msa"], "MSA questions are searched as typed"
 
 

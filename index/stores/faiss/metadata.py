@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,14 +32,21 @@ CREATE TABLE chunks (
     vector_id INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL REFERENCES articles(id),
     start INTEGER NOT NULL, "end" INTEGER NOT NULL
 );
+CREATE TABLE stories (article_id TEXT PRIMARY KEY REFERENCES articles(id), story TEXT NOT NULL);
 CREATE INDEX chunks_article ON chunks(article_id);
 CREATE INDEX articles_source ON articles(source);
 CREATE INDEX articles_day ON articles(day);
 """
 
 
-def write_metadata(path: Path, articles: Iterable[Article], chunks: Sequence[Chunk]) -> None:
-    """Write articles and chunks (in vector order) into a new SQLite file."""
+def write_metadata(path: Path, articles: Iterable[Article], chunks: Sequence[Chunk],
+                   stories: Mapping[str, str] | None = None) -> None:
+    """Write articles, chunks (in vector order) and story ids into a new SQLite file.
+
+    Only articles that joined another's story get a ``stories`` row (story id = the seed's article
+    id): one without a row is its story's seed or alone, and so is every article of a build older
+    than the table.
+    """
     connection = sqlite3.connect(path)
     try:
         connection.executescript(_SCHEMA)
@@ -51,6 +58,8 @@ def write_metadata(path: Path, articles: Iterable[Article], chunks: Sequence[Chu
         )
         connection.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
                                ((n, c.id, c.article_id, c.start, c.end) for n, c in enumerate(chunks)))
+        connection.executemany("INSERT INTO stories VALUES (?, ?)",
+                               ((a, story) for a, story in (stories or {}).items() if story != a))
         connection.commit()
     finally:
         connection.close()
@@ -77,6 +86,8 @@ class MetadataDB:
         self._articles: OrderedDict[str, Article] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._newest: tuple[datetime | None] | None = None
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self._has_stories = "stories" in tables
 
     def close(self) -> None:
         """Close the connection."""
@@ -118,6 +129,22 @@ class MetadataDB:
             while len(self._articles) > CACHED_ARTICLES:
                 self._articles.popitem(last=False)
         return {i: found[i] for i in ids if i in found}
+
+    def stories(self, ids: Iterable[str]) -> dict[str, str]:
+        """Story id of each of these articles that joined an earlier article's story (:mod:`index.build.stories`).
+
+        A story's id is its seed's article id, so an article left out has its own id as story id:
+        the seed of a story, or alone. A build written before stories were grouped has no rows.
+        """
+        wanted = list(dict.fromkeys(ids))
+        if not self._has_stories or not wanted:
+            return {}
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            found.update(self._query(f"SELECT article_id, story FROM stories "
+                                     f"WHERE article_id IN ({','.join('?' * len(part))})", part))
+        return found
 
     def all_articles(self) -> list[Article]:
         """Every article, in build order (used by updates and exports)."""

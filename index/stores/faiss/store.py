@@ -137,7 +137,7 @@ def _write_files(staging: Path, content: BuildContent, built_at: datetime, build
     except RuntimeError as error:
         raise OSError(f"cannot write {VECTORS_NAME}: {_first_line(error)}") from error
     try:
-        write_metadata(staging / METADATA_NAME, content.articles, content.chunks)
+        write_metadata(staging / METADATA_NAME, content.articles, content.chunks, content.stories)
     except sqlite3.Error as error:
         raise OSError(f"cannot write {METADATA_NAME}: {_first_line(error)}") from error
     LexicalIndex.build(content.lexical_texts).save(staging / LEXICAL_DIR)

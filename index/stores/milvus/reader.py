@@ -188,6 +188,10 @@ class MilvusMetadata:
         """Every article (order: Milvus's)."""
         return [article_from_row(row) for row in self._connection.iterate(self._articles, ARTICLE_FIELDS)]
 
+    def stories(self, ids: Iterable[str]) -> dict[str, str]:
+        """None: a Milvus build keeps no story ids, so each article is its own story (copies fold by words)."""
+        return {}
+
     def count_chunks(self) -> int:
         """Number of chunk rows (one count query)."""
         return self._connection.count(self._chunks)

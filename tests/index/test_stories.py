@@ -153,13 +153,14 @@ def test_a_build_stores_the_stories_and_the_retriever_shows_a_story_once(
     build_index([write_jsonl(tmp_path / "a.jsonl", records)], index_dir, tiny_embedder)
     retriever = Retriever.open(index_dir, embedder=tiny_embedder)
     try:
-        stories = retriever.metadata.stories([original["id"], "copy-of-0"])
-        assert stories == {"copy-of-0": original["id"]}  # the seed has no row: its id is the story's
-        # (which unrelated articles the tiny model's vectors, all alike, group is not asked here)
+        stories = retriever.metadata.stories([r["id"] for r in records])
+        # The seed has no row (its id is the story's); the others are far apart in words, though the
+        # tiny model's vectors are all alike.
+        assert stories == {"copy-of-0": original["id"]}
         passages = retriever.search(original["title"], k=5)
         shown = [p.article.id for p in passages]
         assert len({stories.get(a, a) for a in shown}) == len(shown)  # each story once
-        first = next(p for p in passages if p.article.id in stories)
+        first = next(p for p in passages if p.article.id in (original["id"], "copy-of-0"))
         assert {first.article.id, *(d.id for d in first.duplicates)} == {original["id"], "copy-of-0"}
     finally:
         retriever.close()
@@ -197,3 +198,46 @@ def test_a_build_older_than_stories_opens_and_has_none(tmp_path: Path, archive: 
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE stories")
     assert MetadataDB(path).stories([MEKUNU[0], MEKUNU[1]]) == {}
+
+
+# One week of the Skripal affair, five events, each reported by three articles (2018-03-29..31): the
+# real model's vectors embed them all alike (cosines 0.80-0.98 across events), so the words decide.
+SKRIPAL_WEEK = {
+    "Russia expels diplomats of 23 countries": ("AL-internationalNews-694-20180330",
+                                                "BB-internationalNews-255-20180330",
+                                                "SK-internationalNews-695-20180330"),
+    "Russia expels 60 US diplomats": ("BB-internationalNews-252-20180329", "CN-internationalNews-197-20180329",
+                                      "SK-internationalNews-676-20180329"),
+    "Moscow asks London to withdraw 50 more": ("AL-internationalNews-716-20180331",
+                                               "SK-internationalNews-702-20180331",
+                                               "BB-internationalNews-258-20180331"),
+    "Yulia Skripal recovering": ("AL-internationalNews-683-20180329", "BB-internationalNews-250-20180329",
+                                 "SK-internationalNews-679-20180330"),
+    "a Russian plane searched at Heathrow": ("AL-internationalNews-712-20180331",
+                                             "SK-internationalNews-701-20180331",
+                                             "SK-internationalNews-706-20180331"),
+}
+
+
+@pytest.mark.slow
+def test_the_real_model_groups_one_week_of_related_events_without_mixing_them(real_embedder) -> None:  # noqa: ANN001
+    from corpus import Chunker, ChunkerSettings
+    from index.build.builder import embedding_text
+
+    event_of = {article_id: event for event, ids in SKRIPAL_WEEK.items() for article_id in ids}
+    articles: list[Article] = []
+    with NEWS_ARCHIVE.open(encoding="utf-8") as handle:
+        for line in handle:
+            if any(f'"{article_id}"' in line[:80] for article_id in event_of):
+                articles.append(record_to_article(json.loads(line))[0])
+    assert len(articles) == 15
+    chunker = Chunker(real_embedder.count_tokens, ChunkerSettings())
+    firsts = [next(iter(chunker.chunk(article))) for article in articles]
+    vectors = list(real_embedder.embed_documents([embedding_text(a, c, True) for a, c in zip(articles, firsts,
+                                                                                               strict=True)]))
+    story = group_stories(articles, firsts, vectors)
+    misplaced = [a.id for a in articles if event_of[story[a.id]] != event_of[a.id]]
+    # Measured: one miss, BBC's "Russia expels more British diplomats" (03-31) joins the 23 countries (03-30).
+    assert len(misplaced) <= 1, misplaced
+    grouped_events = {event_of[a.id] for a in articles if story[a.id] != a.id}
+    assert len(grouped_events) >= 3  # most events do get their outlets' copies together

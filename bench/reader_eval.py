@@ -29,6 +29,7 @@ from pathlib import Path
 
 from corpus import ChunkerSettings
 from index import IndexSettings, Retriever, build_index, load_embedder
+from index.embedding.cpu import cpu_identity
 from index.story_eval import (
     ReaderQuestion,
     load_reader_questions,
@@ -45,6 +46,8 @@ NEWS = ROOT.parent / "shared" / "data" / "news"
 ARCHIVE = NEWS / "ant_multisource.jsonl"
 SAMPLE = NEWS / "ant_multisource.sample300.jsonl"
 K = 10
+#: The places a reader sees first in the bot (three answers).
+REPEAT_PLACES = 3
 
 
 def cpu_model() -> str:
@@ -56,6 +59,20 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def repeated_gold_story(rankings: dict[str, list[list[str]]], questions: list[ReaderQuestion]) -> float:
+    """Share of questions whose gold story (the hand-labelled list) takes two places or more of the first few.
+
+    The gold lists are an outside judgement of what is one story, so this measures the folding
+    without trusting the grouping it measures.
+    """
+    repeated = 0
+    for item in questions:
+        gold = set(item.gold_article_ids)
+        places = rankings.get(item.qid, [])[:REPEAT_PLACES]
+        repeated += sum(1 for place in places if gold.intersection(place)) > 1
+    return repeated / max(len(questions), 1)
 
 
 def build(pool: str, questions: list[ReaderQuestion], workdir: Path, embedder, settings: IndexSettings) -> Path:  # noqa: ANN001
@@ -78,6 +95,9 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=None, help="reuse this built index of the pool")
     parser.add_argument("--workdir", type=Path, default=None, help="where to build (default: a temp dir)")
     parser.add_argument("--dialect-rewrite", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--stories", choices=["on", "off", "both"], default="on",
+                        help="fold the stories the build grouped (on), or ignore them as a build without "
+                             "them would (off: copies fold by word overlap only); 'both' is the ablation")
     parser.add_argument("--mode", choices=["dense", "lexical", "hybrid"], default=None,
                         help="search mode (default: SEARCH_MODE / settings, i.e. hybrid)")
     parser.add_argument("--model", default=None, help="embedding model (default: EMBEDDING_MODEL / settings)")
@@ -91,25 +111,38 @@ def main() -> None:
     if args.mode:
         settings = settings.model_copy(update={"search_mode": args.mode})
     questions = load_reader_questions(args.questions)
-    cpu = cpu_model()
+    cpu_name, flags = cpu_identity()
+    cpu = f"{cpu_model()} ({cpu_name}; {' '.join(f for f in flags.split() if f.startswith(('avx', 'amx')))})"
     print(f"# CPU: {cpu}; pool {args.pool}; {len(questions)} questions; model {settings.embedding_model}", flush=True)
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.embed_batch_size)
     with tempfile.TemporaryDirectory(prefix="reader-eval-") as scratch:
         index_dir = args.index or build(args.pool, questions, args.workdir or Path(scratch), embedder, settings)
         retriever = Retriever.open(index_dir, settings=settings, embedder=embedder, mode=settings.search_mode)
         try:
-            runs = {"off": [False], "on": [True], "both": [False, True]}[args.dialect_rewrite]
-            results, ranks, timing = {}, {}, {}
-            for rewrite in runs:
-                name = f"rewrite {'on' if rewrite else 'off'}"
-                started = time.perf_counter()
-                rankings = rank_questions(retriever, questions, K, dialect_rewrite=rewrite)
-                timing[name] = round(time.perf_counter() - started, 2)
-                results[name] = score_stories(rankings, questions)
-                ranks[name] = {q.qid: story_rank(rankings[q.qid], q.gold_article_ids) for q in questions}
+            choices = {"off": [False], "on": [True], "both": [False, True]}
+            results, ranks, timing, repeats = {}, {}, {}, {}
+            grouped = retriever.metadata.stories
+            for stories in choices[args.stories]:
+                # Off: the retriever and the scoring see no story ids, as over a build without them.
+                retriever.metadata.stories = grouped if stories else lambda ids: {}  # type: ignore[method-assign]
+                for rewrite in choices[args.dialect_rewrite]:
+                    name = f"rewrite {'on' if rewrite else 'off'}, stories {'on' if stories else 'off'}"
+                    started = time.perf_counter()
+                    rankings = rank_questions(retriever, questions, K, dialect_rewrite=rewrite)
+                    timing[name] = round(time.perf_counter() - started, 2)
+                    story_of = retriever.metadata.stories({i for places in rankings.values()
+                                                           for place in places for i in place})
+                    results[name] = score_stories(rankings, questions, story_of)
+                    ranks[name] = {q.qid: story_rank(rankings[q.qid], q.gold_article_ids, story_of) for q in questions}
+                    shown = {qid: [place[:1] for place in places] for qid, places in rankings.items()}
+                    results[f"{name}, shown article only"] = score_stories(shown, questions, story_of)
+                    repeats[name] = repeated_gold_story(rankings, questions)
         finally:
             retriever.close()
     print(story_table(results))
+    for name, share in repeats.items():
+        print(f"# {name}: the gold story takes two or more of the first {REPEAT_PLACES} places for "
+              f"{share:.1%} of questions")
     out = args.json or ROOT / "bench" / "results" / f"reader_eval_{args.pool}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
@@ -117,7 +150,7 @@ def main() -> None:
         "questions": len(questions), "index": str(args.index) if args.index else None, "seconds": timing,
         "scores": {run: {g: s.as_dict() for g, s in scores.items()} for run, scores in results.items()},
         "twin_gap_r_at_1": {run: round(twin_gap(scores), 4) for run, scores in results.items()},
-        "story_ranks": ranks,
+        "story_ranks": ranks, "gold_story_repeated_in_top_3": repeats,
     }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"# written {out}")
 

@@ -8,13 +8,14 @@ the copies of a story into one place.
 
 How two articles are judged the same story:
 
-1. **Candidates by meaning.** Each article's signature is its first chunk's vector, which is the
-   headline and the lead as embedded: the lead of a news article states the event. The
-   :attr:`StoryRules.neighbours` nearest articles by that vector (exact inner product) are the
-   candidates; nothing else is compared, so the grouping costs a few seconds over 30k articles.
-2. **A date window.** Published within :attr:`StoryRules.window_days` of each other. Articles
-   without a date are never grouped (nothing tells a rerun from a new event).
-3. **Meaning and words together.** Dense similarity alone lumps related stories of the same week
+1. **Candidates by meaning, within a date window.** Each article's signature is its first chunk's
+   vector, which is the headline and the lead as embedded: the lead of a news article states the
+   event. The :attr:`StoryRules.neighbours` nearest articles by that vector (exact inner product)
+   among those published within :attr:`StoryRules.window_days` are the candidates; nothing else is
+   compared. The window comes first: over the whole archive an article's nearest are mostly its
+   topic in other weeks, and the copies of its own days would be missed. Articles without a date
+   are never grouped (nothing tells a rerun from a new event).
+2. **Meaning and words together.** Dense similarity alone lumps related stories of the same week
    (another statement by the same official, an earlier stage of a battle: they embed alike);
    shared words alone miss a rewrite. Two articles are the same story when the content words of
    their headline and lead (normalised, light-stemmed, stopwords out) overlap by
@@ -22,12 +23,13 @@ How two articles are judged the same story:
    :attr:`StoryRules.dense_floor`, or the cosine reaches :attr:`StoryRules.dense_same` and the
    words still overlap by :attr:`StoryRules.words_floor`. Some shared words are always asked:
    cosines are the model's own scale (the tiny test model puts every pair above 0.95), words are not.
-4. **No chaining.** A story is seeded by its earliest article; articles are taken in date order
+3. **No chaining.** A story is seeded by its earliest article; articles are taken in date order
    and one joins a story only when it is the same story as that story's seed, not merely as
    some member (otherwise A~B~C~… strings a week of related news into one "story").
 
-The story id is the seed's article id: adding later articles keeps it. Pure NumPy and FAISS over
-vectors the build already holds; nothing is embedded again.
+The story id is the seed's article id: adding later articles keeps it. NumPy over vectors the
+build already holds, a block of articles against the few hundred of its days at a time; nothing
+is embedded again.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ def group_stories(articles: Sequence[Article], chunks: Sequence[Chunk], vectors:
     matrix = matrix[dated]
     members = [articles[positions[n]] for n in dated]
     times = np.array([_instant(a.date) for a in members])  # type: ignore[arg-type]
-    neighbours, similarity = _nearest(matrix, min(rules.neighbours + 1, len(members)))
+    neighbours, similarity = _nearest_in_window(matrix, times, rules.window_days * 86400, rules.neighbours + 1)
     words: dict[int, frozenset[str]] = {}
 
     def same(a: int, b: int, cosine: float) -> bool:
@@ -162,11 +164,37 @@ def _instant(stamp: datetime) -> float:
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
 
 
-def _nearest(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``k`` nearest rows by inner product (itself included): ids and scores."""
-    import faiss
+def _nearest_in_window(matrix: np.ndarray, times: np.ndarray, window: float, k: int,
+                       block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows by inner product among those within ``window`` seconds (itself included).
 
-    index = faiss.IndexFlatIP(matrix.shape[1])
-    index.add(matrix)
-    similarity, neighbours = index.search(matrix, k)
+    Rows are taken in time order, a block at a time, against the rows of the block's time span
+    widened by the window: a few hundred candidates each, instead of the whole archive. Nearest
+    over the whole archive, the 20 neighbours of an article are mostly the same topic in other
+    weeks, and the copies of its own days are missed. Missing neighbours are -1.
+
+    Returns:
+        Neighbour row ids and their cosines, ``(rows, k)`` each, best first.
+    """
+    count = len(times)
+    neighbours = np.full((count, k), -1, dtype=np.int64)
+    similarity = np.full((count, k), -np.inf, dtype=np.float32)
+    order = np.argsort(times, kind="stable")
+    ordered_times = times[order]
+    for start in range(0, count, block):
+        rows = order[start:start + block]
+        low = int(np.searchsorted(ordered_times, ordered_times[start] - window, side="left"))
+        high = int(np.searchsorted(ordered_times, ordered_times[min(start + block, count) - 1] + window,
+                                   side="right"))
+        candidates = order[low:high]
+        scores = matrix[rows] @ matrix[candidates].T
+        scores[np.abs(times[rows][:, None] - times[candidates][None, :]) > window] = -np.inf
+        take = min(k, len(candidates))
+        best = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+        best_scores = np.take_along_axis(scores, best, axis=1)
+        ranked = np.argsort(-best_scores, axis=1, kind="stable")
+        best, best_scores = np.take_along_axis(best, ranked, axis=1), np.take_along_axis(best_scores, ranked, axis=1)
+        found = np.isfinite(best_scores)
+        neighbours[rows, :take] = np.where(found, candidates[best], -1)
+        similarity[rows, :take] = best_scores
     return neighbours, similarity

@@ -241,3 +241,31 @@ def test_the_real_model_groups_one_week_of_related_events_without_mixing_them(re
     assert len(misplaced) <= 1, misplaced
     grouped_events = {event_of[a.id] for a in articles if story[a.id] != a.id}
     assert len(grouped_events) >= 3  # most events do get their outlets' copies together
+
+
+def test_the_nearest_are_taken_within_the_window_as_a_whole_search_would_give_them() -> None:
+    from index.build.stories import _nearest_in_window
+
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(700, 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    times = rng.uniform(0, 30 * 86400, size=700)
+    window, k = 2 * 86400, 6
+    neighbours, similarity = _nearest_in_window(matrix, times, window, k, block=64)
+    scores = matrix @ matrix.T
+    scores[np.abs(times[:, None] - times[None, :]) > window] = -np.inf
+    expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    np.testing.assert_allclose(similarity, np.take_along_axis(scores, expected, axis=1), rtol=1e-5)
+    assert all(np.isin(neighbours[row], expected[row]).sum() >= k - 1 for row in range(700))  # ties aside
+
+
+def test_an_article_s_copy_is_found_however_many_closer_articles_other_weeks_hold(archive: dict[str, Article]) -> None:
+    first = archive[MEKUNU[0]]
+    assert first.date is not None
+    copy = replace(first, id="copy", date=first.date + timedelta(hours=3))
+    # 30 articles of other months embed closer to it than its copy does (the same topic, other events).
+    others = [replace(first, id=f"month-{n}", date=first.date + timedelta(days=40 + n)) for n in range(30)]
+    articles = [first, copy, *others]
+    vectors = _vectors_with({(0, 1): 0.96, **{(0, n): 0.99 for n in range(2, 32)}}, len(articles))
+    story = group_stories(articles, _first_chunks(articles), vectors, StoryRules(neighbours=5))
+    assert story["copy"] == first.id

@@ -25,6 +25,7 @@ import argparse
 import math
 import random
 import statistics
+import time
 from collections import Counter, defaultdict
 from itertools import combinations
 from pathlib import Path
@@ -33,6 +34,7 @@ import numpy as np
 
 from corpus import Article, Chunk
 from index.build.stories import StoryRules, _instant, first_chunk_vectors, group_stories, lead_words, word_overlap
+from index.embedding.cpu import cpu_identity
 from index.stores.faiss.store import FaissStore
 from index.story_eval import load_reader_questions
 
@@ -114,6 +116,8 @@ def main() -> None:
             nearest = [articles[positions[row]] for row in np.argsort(-scores)[1:40].tolist()]
             others = [o for o in nearest if o.id not in ids and within(by_id[g], o)][:NEGATIVES_PER_GOLD]
             negative.extend(figures(g, other.id) for other in others)
+    name, flags = cpu_identity()
+    print(f"# CPU: {name}; {' '.join(f for f in flags.split() if f.startswith(('avx', 'amx')))}")
     print(f"index {args.index}: {len(articles)} articles; {len(needs)} needs, {len(gold_all)} gold articles")
     print(f"gold pairs within {rules.window_days:g} days: {len(gold_pairs)}; nearest non-gold pairs: {len(negative)}")
     print(f"  cosine   gold {quartiles([p[0] for p in positive])}")
@@ -127,7 +131,9 @@ def main() -> None:
               f"non {sum(n[0] >= floor for n in negative) / max(len(negative), 1):.2f}")
 
     # 2. The grouping itself.
+    started = time.perf_counter()
     story = group_stories(articles, chunks, vectors, rules)
+    print(f"\ngrouped in {time.perf_counter() - started:.1f} s")
     together = sum(1 for a, b in gold_pairs if story[a] == story[b])
     print(f"\nrules: {rules}")
     print(f"recall: {together} of {len(gold_pairs)} gold pairs in one story "

@@ -34,7 +34,7 @@ from index.story_eval import (
     ReaderQuestion,
     load_reader_questions,
     rank_questions,
-    score_stories,
+    score_with_stories,
     story_rank,
     story_table,
     twin_gap,
@@ -130,12 +130,9 @@ def main() -> None:
                     started = time.perf_counter()
                     rankings = rank_questions(retriever, questions, K, dialect_rewrite=rewrite)
                     timing[name] = round(time.perf_counter() - started, 2)
-                    story_of = retriever.metadata.stories({i for places in rankings.values()
-                                                           for place in places for i in place})
-                    results[name] = score_stories(rankings, questions, story_of)
+                    results[name], results[f"{name}, shown article only"], story_of = score_with_stories(
+                        retriever, rankings, questions)
                     ranks[name] = {q.qid: story_rank(rankings[q.qid], q.gold_article_ids, story_of) for q in questions}
-                    shown = {qid: [place[:1] for place in places] for qid, places in rankings.items()}
-                    results[f"{name}, shown article only"] = score_stories(shown, questions, story_of)
                     repeats[name] = repeated_gold_story(rankings, questions)
         finally:
             retriever.close()

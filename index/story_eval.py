@@ -261,11 +261,22 @@ def score_both_ways(retriever: Retriever, questions: Sequence[ReaderQuestion]) -
     results: dict[str, dict[str, StoryScores]] = {}
     for on in (False, True):
         rankings = rank_questions(retriever, questions, dialect_rewrite=on)
-        story_of = retriever.metadata.stories({i for places in rankings.values() for place in places for i in place})
-        results[f"rewrite {'on' if on else 'off'}"] = score_stories(rankings, questions, story_of)
-    shown = {qid: [place[:1] for place in places] for qid, places in rankings.items()}
-    results["rewrite on, shown article only"] = score_stories(shown, questions, story_of)
+        results[f"rewrite {'on' if on else 'off'}"], shown, _ = score_with_stories(retriever, rankings, questions)
+    results["rewrite on, shown article only"] = shown
     return results
+
+
+def score_with_stories(retriever: Retriever, rankings: Mapping[str, Sequence[Sequence[str]]],
+                       questions: Sequence[ReaderQuestion]
+                       ) -> tuple[dict[str, StoryScores], dict[str, StoryScores], dict[str, str]]:
+    """Scores of :func:`rank_questions`' rankings with the index's story ids, and counting the shown article only.
+
+    Returns:
+        The scores, the shown-article-only scores (no credit for "also reported by") and the story map used.
+    """
+    story_of = retriever.metadata.stories({i for places in rankings.values() for place in places for i in place})
+    shown = {qid: [place[:1] for place in places] for qid, places in rankings.items()}
+    return score_stories(rankings, questions, story_of), score_stories(shown, questions, story_of), story_of
 
 
 def results_json(results: Mapping[str, Mapping[str, StoryScores]]) -> str:

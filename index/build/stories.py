@@ -43,6 +43,7 @@ import numpy as np
 
 from corpus import Article, Chunk
 from corpus.arabic import lexical_tokens
+from index.search.retriever import word_overlap
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +82,6 @@ class StoryRules:
 def lead_words(article: Article) -> frozenset[str]:
     """The content words of an article's headline and lead, in matching form."""
     return frozenset(lexical_tokens(f"{article.title} {article.text[:LEAD_CHARS]}"))
-
-
-def word_overlap(a: frozenset[str], b: frozenset[str]) -> float:
-    """Jaccard overlap of two word sets (0 when either is empty)."""
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def first_chunk_vectors(articles: Sequence[Article], chunks: Sequence[Chunk],

@@ -259,7 +259,7 @@ def _best_per_story(scored: list[tuple[int, float]], metadata: Metadata, k: int)
         terms = frozenset(normalise(chunk.text).split())
         story = story_of.get(chunk.article_id, chunk.article_id)
         twin = next((pick for pick in best if pick.story == story
-                     or _jaccard(pick.terms, terms) >= DUPLICATE_JACCARD), None)
+                     or word_overlap(pick.terms, terms) >= DUPLICATE_JACCARD), None)
         if twin is not None:
             twin.duplicates.append(chunk.article_id)
             continue
@@ -269,7 +269,8 @@ def _best_per_story(scored: list[tuple[int, float]], metadata: Metadata, k: int)
     return best
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+def word_overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard overlap of two word sets (0 when either is empty): copies here, stories at build time."""
     return len(a & b) / len(a | b) if a and b else 0.0
 
 

@@ -1,50 +1,25 @@
-"""Fusion of dense and BM25 rankings, and quote selection, on real Arabic examples."""
+"""Quote selection on real Arabic passages, and the learned sentence model it rests on."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from corpus import Article, Chunk
-from index.search import quotes as quote_module
-from index.search.fusion import FusionWeights, fuse, normalise_scores
-from index.search.quotes import QuoteSelector
+from index.search.quote_evidence import (
+    FEATURE_NAMES,
+    SEMANTIC_FEATURE_NAMES,
+    clitic_variants,
+    coverage,
+    matched_terms,
+    sentence_features,
+)
+from index.search.quotes import MAX_QUOTE_CHARS, QuoteSelector
+from index.search.sentence_model import SEMANTIC_MODEL, QuoteModelError, SentenceModel, fit, with_growth
 from tests.support.paths import QA_DIR
-
-
-def test_rrf_rewards_agreement_between_the_two_rankings() -> None:
-    dense = {1: 0.91, 2: 0.90, 3: 0.80}
-    lexical = {3: 12.0, 4: 9.0, 1: 1.0}
-    fused = fuse(dense, lexical, FusionWeights(dense=1.0, rrf_k=60, score_weight=0.0))
-    assert max(fused, key=fused.__getitem__) == 1  # ranked 1st and 3rd beats 1st-only
-    assert fused[3] > fused[2]
-    assert fused[3] > fused[4]
-    assert set(fused) == {1, 2, 3, 4}
-
-
-def test_weights_shift_the_balance() -> None:
-    dense = {1: 0.9, 2: 0.5}
-    lexical = {2: 10.0, 1: 1.0}
-    towards_dense = fuse(dense, lexical, FusionWeights(dense=2.0, lexical=1.0, score_weight=0.0))
-    towards_lexical = fuse(dense, lexical, FusionWeights(dense=1.0, lexical=2.0, score_weight=0.0))
-    assert towards_dense[1] > towards_dense[2]
-    assert towards_lexical[2] > towards_lexical[1]
-
-
-def test_score_term_keeps_confidence() -> None:
-    dense = {1: 0.95, 2: 0.40, 3: 0.39}
-    lexical = {2: 5.0, 1: 4.9, 3: 4.8}
-    plain = fuse(dense, lexical, FusionWeights(dense=1.0, score_weight=0.0))
-    confident = fuse(dense, lexical, FusionWeights(dense=1.0, score_weight=2.0))
-    assert plain[1] == pytest.approx(plain[2])  # RRF alone sees ranks 1+2 vs 2+1: a tie
-    assert confident[1] > confident[2]  # the dense margin breaks it
-
-
-def test_normalise_scores_handles_flat_pools() -> None:
-    assert normalise_scores({1: 3.0, 2: 3.0}) == {1: 1.0, 2: 1.0}
-    assert normalise_scores({1: 2.0, 2: 1.0, 3: 0.0}) == {1: 1.0, 2: 0.5, 3: 0.0}
-    assert fuse({}, {}) == {}
 
 
 def _xquad_examples(count: int) -> list[tuple[Article, str, str]]:
@@ -73,7 +48,7 @@ def test_lexical_quote_selection_finds_the_answer_sentence_in_real_passages() ->
     assert found / len(examples) >= 0.6
     # Whole Wikipedia paragraphs of ~700 characters: the quote must stay a highlight of a few
     # sentences, or "answer in quote" would be bought with length.
-    assert sum(lengths) / len(lengths) <= 1.5 * quote_module.MAX_QUOTE_CHARS / 2
+    assert sum(lengths) / len(lengths) <= 0.6 * sum(len(article.text) for article, _, _ in examples) / len(examples)
 
 
 def _whole(article: Article) -> list[tuple[Article, Chunk]]:
@@ -90,7 +65,7 @@ def test_quote_of_a_specific_question_is_the_answer_sentence_not_the_whole_passa
     article = Article("a", "خطة النقل", text)
     quote = QuoteSelector().select("كم سيكلف مشروع النقل؟", _whole(article))[0]
     assert "وقال وزير النقل إن المشروع سيكلف 3 مليارات دولار" in quote.text  # the answer sentence ...
-    assert quote_module.MIN_QUOTE_CHARS <= len(quote.text) <= quote_module.MAX_QUOTE_CHARS  # ... a highlight,
+    assert len(quote.text) <= MAX_QUOTE_CHARS  # ... a highlight,
     assert "أعلنت الحكومة" not in quote.text
     assert "كما دعا خبراء" not in quote.text
     assert article.text[quote.start:quote.end] == quote.text
@@ -117,7 +92,7 @@ def test_how_many_question_prefers_the_sentence_with_a_number() -> None:
 
 def test_a_word_with_a_one_letter_proclitic_matches_the_question_s_bare_word() -> None:
     # mlqa_dev_ar, verbatim: «بأفغانستان» stems to «بافغانس», the question's «أفغانستان» to «افغانس»;
-    # without the match the third sentence (the bare word, no number) won and the answer was cut out.
+    # without the match the third sentence (the bare word, no number) covers the question best.
     text = ("ولاية ننکرهار (ننگرهار: بالباشتو والفارسية) من إحدی المحافظات الـ 34 بأفغانستان تقع شرقی البلاد مع "
             "الحدود الباکستانية. عاصمتها مدينة جلال آباد ويصل عدد سکانها إلی أکثر من 1,436,000 نسمة، ومساحتها 7727 "
             "کيلو متر مربع. يتحدث معظم سکانها لغة الباشتو حيث أنها تعد معقل البشتون والآدب البشتوني فی أفغانستان. "
@@ -125,10 +100,10 @@ def test_a_word_with_a_one_letter_proclitic_matches_the_question_s_bare_word() -
     article = Article("n", "ننكرهار", text)
     quote = QuoteSelector().select("كم عدد المقاطعات في أفغانستان؟", _whole(article))[0]
     assert "المحافظات الـ 34 بأفغانستان" in quote.text
-    variants = quote_module._clitic_variants({"بكابول", "افغانس"})
-    assert quote_module._matched_terms("وصل الوفد إلى كابول", variants) == {"بكابول"}  # the question has it
-    assert quote_module._matched_terms("المحافظات الـ 34 بأفغانستان", variants) == {"افغانس"}  # the sentence has it
-    assert quote_module._clitic_variants({"بحر"}) == {"بحر": "بحر"}  # a three-letter word keeps its first letter
+    variants = clitic_variants({"بكابول", "افغانس"})
+    assert matched_terms("وصل الوفد إلى كابول", variants) == {"بكابول"}  # the question has it
+    assert matched_terms("المحافظات الـ 34 بأفغانستان", variants) == {"افغانس"}  # the sentence has it
+    assert clitic_variants({"بحر"}) == {"بحر": "بحر"}  # a three-letter word keeps its first letter
 
 
 def test_semantic_evidence_is_used_when_an_embedder_is_given(tiny_embedder) -> None:  # noqa: ANN001
@@ -138,8 +113,91 @@ def test_semantic_evidence_is_used_when_an_embedder_is_given(tiny_embedder) -> N
     assert article.text[quote.start:quote.end] == quote.text
 
 
-def test_default_fusion_prefers_a_confident_dense_hit_over_a_marginal_lexical_one() -> None:
-    dense = {1: 0.92, 2: 0.81, 3: 0.80}
-    lexical = {2: 7.1, 3: 7.0, 1: 6.9}
-    fused = fuse(dense, lexical)
-    assert max(fused, key=fused.__getitem__) == 1
+def test_a_passage_s_quote_does_not_depend_on_the_other_passages_retrieved_with_it() -> None:
+    examples = _xquad_examples(3)
+    hits = [(article, Chunk(article.id + "#0", article.id, article.text, 0, len(article.text)))
+            for article, _, _ in examples]
+    question = examples[0][1]
+    alone = QuoteSelector().select(question, hits[:1])[0]
+    together = QuoteSelector().select(question, hits)[0]
+    assert (alone.start, alone.end) == (together.start, together.end)
+
+
+def test_the_shipped_models_load_and_weigh_the_features_computed_here() -> None:
+    lexical = SentenceModel.load(FEATURE_NAMES)
+    semantic = SentenceModel.load((*FEATURE_NAMES, *SEMANTIC_FEATURE_NAMES), shipped_name=SEMANTIC_MODEL)
+    assert len(lexical.weights) == len(FEATURE_NAMES)
+    assert len(semantic.weights) == len(FEATURE_NAMES) + len(SEMANTIC_FEATURE_NAMES)
+    for model in (lexical, semantic):
+        assert 0.5 <= model.mass < 1.0
+        assert 0 <= model.min_chars <= MAX_QUOTE_CHARS
+        assert np.all(model.scale > 0)
+    # Covering more of the question makes a sentence more likely to hold the answer.
+    assert lexical.weights[FEATURE_NAMES.index("coverage")] > 0
+
+
+def test_a_model_fitted_on_other_features_or_a_corrupt_file_is_refused(tmp_path: Path) -> None:
+    model = SentenceModel.load(FEATURE_NAMES)
+    stored = tmp_path / "model.json"
+    stored.write_text(model.to_json(), encoding="utf-8")
+    assert SentenceModel.load(FEATURE_NAMES, stored).mass == model.mass  # round trip
+    with pytest.raises(QuoteModelError, match="other features"):
+        SentenceModel.load((*FEATURE_NAMES, "extra"), stored)
+    record = json.loads(stored.read_text(encoding="utf-8"))
+    record["weights"] = record["weights"][:-1]
+    stored.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(QuoteModelError, match="do not match"):
+        SentenceModel.load(FEATURE_NAMES, stored)
+    stored.write_text("{not json", encoding="utf-8")
+    with pytest.raises(QuoteModelError, match="unreadable"):
+        SentenceModel.load(FEATURE_NAMES, stored)
+    with pytest.raises(QuoteModelError, match="features"):
+        model.probabilities(np.zeros((3, 2)))
+
+
+def test_fitting_learns_which_feature_marks_the_answer_sentence() -> None:
+    # Chunks of four sentences; the answer sits in the one whose first feature is set, whatever the rest.
+    rng = np.random.default_rng(3)
+    chunks = []
+    for _ in range(200):
+        features = rng.normal(size=(4, 3))
+        answer = int(rng.integers(4))
+        features[:, 0] = 0.0
+        features[answer, 0] = 1.0
+        chunks.append((features, answer))
+    model = fit(chunks, ("marks", "noise_a", "noise_b"))
+    assert model.weights[0] > 3 * max(abs(model.weights[1]), abs(model.weights[2]))
+    held_out = rng.normal(size=(5, 3))
+    held_out[:, 0] = 0.0
+    held_out[2, 0] = 1.0
+    assert int(model.probabilities(held_out).argmax()) == 2
+    with pytest.raises(QuoteModelError):
+        fit([(np.zeros((2, 3)), 5)], ("a", "b", "c"))  # no usable chunk
+
+
+def test_a_quote_grows_toward_the_likelier_neighbour_until_it_holds_enough_and_reads_as_a_quote() -> None:
+    # One feature: the score itself; sentence 2 is likeliest, sentence 3 next (then 1).
+    base = SentenceModel(("score",), np.array([1.0]), np.array([0.0]), np.array([1.0]), mass=0.0, min_chars=0)
+    scores = np.array([[-5.0], [0.0], [3.0], [1.5], [-5.0]])
+    spans = [(0, 100), (100, 200), (200, 300), (300, 400), (400, 500)]
+    assert base.quoted_sentences(spans, scores) == (2, 2)  # sure enough of one sentence
+    assert with_growth(base, 0.9, 0).quoted_sentences(spans, scores) == (2, 3)  # 0.78 + 0.17 of the mass
+    assert with_growth(base, 0.99, 0).quoted_sentences(spans, scores) == (1, 3)
+    assert with_growth(base, 0.0, 250).quoted_sentences(spans, scores) == (1, 3)  # long enough to read
+    assert with_growth(base, 0.999, 0).quoted_sentences(spans, scores, max_chars=250) == (2, 3)  # the cap holds
+
+
+def test_features_follow_the_question_s_words_and_the_answer_s_shape() -> None:
+    sentences = ["انعقد المؤتمر في الرباط وسط حضور واسع.", "وبلغ عدد المشاركين في المؤتمر 450 مندوبا.",
+                 "وناقش الحضور قضايا المناخ."]
+    features = sentence_features("كم عدد المشاركين في المؤتمر؟", sentences)
+    assert features.shape == (3, len(FEATURE_NAMES))
+    column = {name: features[:, i] for i, name in enumerate(FEATURE_NAMES)}
+    assert column["is_best_coverage"].tolist() == [0.0, 1.0, 0.0]
+    assert column["how_many_and_number"].tolist() == [0.0, 1.0, 0.0]
+    assert column["follows_best"].tolist() == [0.0, 0.0, 1.0]
+    assert column["previous_coverage"][2] == pytest.approx(column["coverage"][1])
+    assert coverage("من هو رئيس فريق العمل؟", ["لا شيء هنا."]).tolist() == [0.0]
+    with_similarity = sentence_features("سؤال", sentences, np.array([0.2, 0.9, 0.5]))
+    assert with_similarity.shape == (3, len(FEATURE_NAMES) + len(SEMANTIC_FEATURE_NAMES))
+    assert with_similarity[:, len(FEATURE_NAMES) + 2].tolist() == [0.0, 1.0, 0.0]  # the most similar

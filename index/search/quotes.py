@@ -17,9 +17,10 @@ questions against 0.903 / 0.928 / 0.882 for the windows, with quotes 1.13 / 0.97
 
 Semantic evidence (``QuoteSelector(embedder)``, off by default in the retriever): the cosine of the
 question to each sentence of the *first* passage, weighed by a model fitted with it. Held out it
-lifts the answer-in-quote rate to 0.959 / 0.955 / 0.969 (quotes 1.17 / 0.99 / 1.14×), but embedding a chunk's sentences costs
-~0.12 s on 2 cores, several times the question's own embedding, so it is opt-in
-(``Retriever(semantic_quotes=True)``). Offsets point into the article text; nothing is rewritten.
+lifts the answer-in-quote rate to 0.959 / 0.955 / 0.969 (quotes 1.17 / 0.99 / 1.14×), but
+embedding a chunk's sentences costs ~0.12 s on 2 cores, several times the question's own
+embedding, so it is opt-in (``Retriever(semantic_quotes=True)``). Offsets point into the article
+text; nothing is rewritten.
 """
 
 from __future__ import annotations

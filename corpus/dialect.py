@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from corpus.arabic import normalise
+from corpus.dialect_vocabulary import ALL as ALL_DIALECTS
+from corpus.dialect_vocabulary import vocabulary_entry
 
 Dialect = Literal["gulf", "egyptian", "levantine", "maghrebi"]
 QuestionType = Literal["what", "why", "where", "when", "how_much", "who", "how", "yes_no"]
@@ -205,7 +207,7 @@ class DialectWord:
         surface: the form as seen, normalised (two words for a phrase).
         msa: what it was rewritten to ("" when dropped; the bare word for an added variant).
         kind: question, relative, genitive, negation, want, particle, function, verb, verb_prefix,
-            preposition.
+            preposition, vocabulary (a content word, :mod:`corpus.dialect_vocabulary`).
         dialects: the dialect families that use this form.
     """
 
@@ -277,6 +279,8 @@ def _strong_dialects(keys: list[str]) -> dict[str, float]:
             vote(PARTICLES[key][1])
         elif _dialect_verb(key):
             vote(_VERB_PREFIXES[key[0]][0])
+        elif (entry := vocabulary_entry(key)) is not None and not entry.keep and entry.dialects != ALL_DIALECTS:
+            vote(entry.dialects)  # «سبيطار», «كويس»: a word of one or two dialects only
     return votes
 
 
@@ -382,7 +386,12 @@ def rewrite_question(question: str) -> RewrittenQuestion:
         else:
             # a weak question word («ايه») still tells the type when it was not rewritten
             qtype = qtype or (found[1].qtype if found else _msa_type(keys, index))
-            out.append(_rewrite_word(key, surface, gated, maghrebi, seen))
+            word = _vocabulary_word(key, surface, dialect, seen) if gated else None
+            if word is None:
+                word = _rewrite_word(key, surface, gated, maghrebi, seen)
+                if gated and word != surface and " " not in word:  # «بيشوف» → «يشوف», itself a dialect verb
+                    word = _vocabulary_word(normalise(word), word, dialect, seen) or word
+            out.append(word)
         index += 1
     # an MSA question is given back as typed, so the embedder sees exactly the same text
     text = " ".join(word for word in out if word) if seen else question.strip()
@@ -409,6 +418,18 @@ def _rewrite_word(key: str, surface: str, gated: bool, maghrebi: bool, seen: lis
         seen.append(DialectWord(key, key[1:], "preposition", (M,) if key[0] == "ف" else (G, L, M)))
         return f"{surface} {key[1:]}"
     return surface
+
+
+def _vocabulary_word(key: str, surface: str, dialect: str, seen: list[DialectWord]) -> str | None:
+    """A content word of the question's dialect («سبيطار») as the MSA the news uses, or None.
+
+    Only the guessed dialect's words: Maghrebi «خلص» pays, Egyptian and Levantine «خلص» finishes.
+    """
+    entry = vocabulary_entry(key)
+    if entry is None or dialect not in entry.dialects:
+        return None
+    seen.append(DialectWord(key, entry.msa, "vocabulary", entry.dialects))
+    return f"{surface} {entry.msa}" if entry.keep else entry.msa
 
 
 def _type_of(qtype: QuestionType | None, keys: list[str], index: int) -> QuestionType | None:

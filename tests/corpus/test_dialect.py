@@ -237,3 +237,39 @@ def test_question_types_of_the_dev_set_agree_across_dialect_twins() -> None:
         by_need.setdefault(row["need_id"], set()).add(question_type(row["question"]))
     agreeing = sum(1 for types in by_need.values() if len(types) == 1)
     assert agreeing >= len(by_need) - 2
+
+
+@pytest.mark.parametrize(("question", "present", "absent"), [
+    # a word only the dialects use is replaced by the MSA word the news uses
+    ("علاش ميلانيا ترامب دخلات لسبيطار", ["مستشفي"], ["لسبيطار"]),
+    ("شكون لي طيح الهليكوبتر التركية فعفرين", ["سقط", "اسقط"], ["طيح"]),
+    ("مين يلي وقع الطيارة التركية بعفرين؟", ["طايره"], ["الطياره"]),
+    ("شحال ديال الفلوس خدا ابراهيم نصر الله فجائزة البوكر", ["اموال"], ["الفلوس"]),
+    ("فين قتلو جوج بوليسية فكندا", ["اثنين", "شرطه"], ["بوليسيه", "وليسيه"]),
+    # a word that is also MSA keeps its place; the MSA word is added beside it
+    ("شحال خاص سامسونغ تخلص لابل حيت قلدات الايفون", ["تخلص", "دفع"], []),
+    ("عجز الموازنة في مصر نزل لكام في المية؟", ["نزل", "انخفض"], []),
+    # a dialect verb under a dialect prefix: the prefix goes, then the verb becomes MSA
+    ("شو عم بيشوف الجيش بالصور؟", ["راي"], ["بيشوف", "يشوف"]),
+])
+def test_dialect_content_words_are_matched_as_the_msa_the_news_uses(question: str, present: list[str],
+                                                                     absent: list[str]) -> None:
+    rewritten = rewrite_question(question)
+    tokens = rewritten.normalised.split()
+    for word in present:
+        assert word in tokens, (word, tokens)
+    for word in absent:
+        assert word not in tokens, (word, tokens)
+    assert any(word.kind == "vocabulary" for word in rewritten.words)
+    assert rewritten.original == question  # what is quoted against stays the reader's words
+
+
+def test_dialect_vocabulary_needs_a_dialect_of_its_own_and_never_touches_msa() -> None:
+    # «خلص» pays in Maghrebi but finishes in Egyptian and Levantine: not rewritten there.
+    assert "دفع" not in rewrite_question("امتى خلص الاجتماع اللي في القاهرة؟").normalised.split()
+    # MSA questions that use the same letters are left exactly as typed.
+    for question in ("متى نزل المطر في الرياض؟", "من شاهد الطائرة قبل سقوطها؟", "كم دفع النادي للاعب؟"):
+        assert rewrite_question(question).text == question
+    # A replaced word of one dialect is a dialect word by itself: the question is rewritten.
+    assert "مستشفي" in rewrite_question("متى دخل الرئيس السبيطار؟").normalised.split()
+    assert guess_dialect("متى دخل الرئيس السبيطار؟") == "maghrebi"

@@ -77,7 +77,8 @@ def candidates(retriever: Retriever, question: str) -> list[dict[str, Any]]:
     title_coverage, chunk_coverage = coverage[:len(best)], coverage[len(best):]
     top_lexical = max([lexical.get(p.vector_id, 0.0) for p in best] + [1e-9])
     return [{"ids": [p.chunk.article_id, *p.duplicates], "fused": p.score,
-             "dense": float(vectors[p.vector_id] @ vector), "lexical": lexical.get(p.vector_id, 0.0) / top_lexical, "title_coverage": title_coverage[i],
+             "dense": float(vectors[p.vector_id] @ vector), "lexical": lexical.get(p.vector_id, 0.0) / top_lexical,
+             "title_coverage": title_coverage[i],
              "chunk_coverage": chunk_coverage[i], "story_copies": len(p.duplicates), "lead_chunk": p.chunk.start == 0}
             for i, p in enumerate(best)]
 

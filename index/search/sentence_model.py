@@ -23,15 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-#: The models the retriever uses, fitted by ``bench/train_quotes.py`` on the three QA sets: lexical
-#: features only, and with the question-sentence similarity (``Retriever(semantic_quotes=True)``).
+#: The models the retriever uses, fitted by ``bench/train_quotes.py`` on the QA sets and the reader
+#: questions' news articles: lexical features only, and with the question-sentence similarity
+#: (``Retriever(semantic_quotes=True)``).
 LEXICAL_MODEL = "quote_model.json"
 SEMANTIC_MODEL = "quote_model_semantic.json"
 #: Longest quote grown from several sentences (characters); a single longer sentence is still quoted whole.
-#: Held out (``bench/train_quotes.py``), answer-in-quote for xquad_ar / arcd_train / mlqa_dev_ar is
-#: 0.914 / 0.925 / 0.899 with a cap of 400, 0.948 / 0.948 / 0.948 with 600 and 0.953 / 0.951 / 0.954
-#: with none, at about the same mean length; 600 keeps the longest quote to a few lines on a phone
-#: (p95 ~550, whole chunks of 3+ sentences quoted for 4-11 % of the questions instead of 5-14 %).
+#: Held out (``bench/train_quotes.py``, growth chosen on the QA sets only), answer-in-quote for
+#: xquad_ar / arcd_train / mlqa_dev_ar is 0.914 / 0.925 / 0.899 with a cap of 400, 0.948 / 0.948 /
+#: 0.948 with 600 and 0.953 / 0.951 / 0.954 with none, at about the same mean length; 600 keeps the
+#: longest quote to a few lines on a phone (p95 ~550, whole chunks of 3+ sentences quoted for 4-11 %
+#: of the questions instead of 5-14 %).
 MAX_QUOTE_CHARS = 600
 
 

@@ -30,11 +30,13 @@ import numpy as np
 from perfbench import NEWS, ROOT, cpu_summary
 
 from corpus.arabic import lexical_tokens
+from corpus.dialect import question_type
 from index import IndexSettings, Retriever, load_embedder
 from index.embedding.base import Embedder
 from index.evaluate import build_eval_index, eval_settings, load_headline_set, load_qa_set
 from index.search.filters import SearchFilters
 from index.search.plan import plan_question, reference_day
+from index.search.quote_evidence import DATE, NUMBER
 from index.search.retriever import _best_per_story
 from index.search.sentence_model import SentenceModel, fit
 from index.story_eval import load_reader_questions
@@ -45,9 +47,10 @@ SETS = (*QA_SETS, "headlines", "readers")
 #: Stories re-ordered per question (the reader set's gold story is among the first 10 for every question).
 CANDIDATES = 10
 SIGNALS = ("fused", "inverse_rank", "dense", "lexical", "title_coverage", "title_coverage_below_best",
-           "chunk_coverage", "chunk_coverage_below_best", "story_copies", "lead_chunk")
+           "chunk_coverage", "chunk_coverage_below_best", "story_copies", "lead_chunk", "answer_shape")
 DEFAULT_FEATURE_SETS = (",".join(SIGNALS), "fused,dense", "fused,title_coverage,title_coverage_below_best",
-                        "fused,story_copies", "fused,lead_chunk", "fused,chunk_coverage,chunk_coverage_below_best")
+                        "fused,story_copies", "fused,lead_chunk", "fused,chunk_coverage,chunk_coverage_below_best",
+                        "fused,answer_shape")
 
 
 def _coverage(question_terms: set[str], texts: Sequence[set[str]]) -> list[float]:
@@ -76,9 +79,10 @@ def candidates(retriever: Retriever, question: str) -> list[dict[str, Any]]:
     coverage = _coverage(terms, titles + chunk_terms)
     title_coverage, chunk_coverage = coverage[:len(best)], coverage[len(best):]
     top_lexical = max([lexical.get(p.vector_id, 0.0) for p in best] + [1e-9])
+    shape = {"how_much": NUMBER, "when": DATE}.get(question_type(plan.query))
     return [{"ids": [p.chunk.article_id, *p.duplicates], "fused": p.score,
              "dense": float(vectors[p.vector_id] @ vector), "lexical": lexical.get(p.vector_id, 0.0) / top_lexical,
-             "title_coverage": title_coverage[i],
+             "title_coverage": title_coverage[i], "answer_shape": bool(shape and shape.search(p.chunk.text)),
              "chunk_coverage": chunk_coverage[i], "story_copies": len(p.duplicates), "lead_chunk": p.chunk.start == 0}
             for i, p in enumerate(best)]
 
@@ -122,7 +126,8 @@ def features(rows: list[dict[str, Any]], names: Sequence[str]) -> np.ndarray:
               "lexical": r["lexical"], "title_coverage": r["title_coverage"],
               "title_coverage_below_best": r["title_coverage"] - title, "chunk_coverage": r["chunk_coverage"],
               "chunk_coverage_below_best": r["chunk_coverage"] - chunk, "story_copies": math.log1p(r["story_copies"]),
-              "lead_chunk": float(r["lead_chunk"])} for i, r in enumerate(rows)]
+              "lead_chunk": float(r["lead_chunk"]), "answer_shape": float(r["answer_shape"])}
+             for i, r in enumerate(rows)]
     return np.array([[row[name] for name in names] for row in table])
 
 

@@ -12,7 +12,12 @@ and the question as the query path gives it to the quotes (dialect words rewritt
 says where the answer was when it was missed (the sentence just before or after the quote,
 farther, or straddling it), and the mean quote length, so a gain bought with longer quotes shows.
 
+With ``--index DIR`` (an index of the whole archive) it also asks every reader question as a
+reader is answered (``Retriever.ask``) and, when the first passage's chunk holds the answer hint,
+checks the hint is in its quote: quote selection after real retrieval, on news.
+
     python bench/quote_selection.py                      # xquad_ar, arcd_train, mlqa_dev_ar, readers
+    python bench/quote_selection.py --sets readers --index data/index-30k
     python bench/quote_selection.py --sets xquad_ar --misses 10
 """
 
@@ -108,11 +113,33 @@ def where_missed(case: Case, quote_start: int, quote_end: int) -> str:
     return f"{distance:+d}" if abs(distance) <= 2 else ("farther after" if distance > 0 else "farther before")
 
 
+def asked_readers(index: Path) -> str:
+    """The reader questions asked over ``index``: is the hint in the first quote when its chunk holds it?"""
+    from index import Retriever
+
+    retriever = Retriever.open(index)
+    reachable = held = characters = asked = 0
+    for question in load_reader_questions():
+        passages = retriever.ask(question.question, k=3).passages
+        if not passages:
+            continue
+        first = passages[0]
+        asked, characters = asked + 1, characters + len(first.quote.text)
+        if question.answer_hint in first.chunk.text:
+            reachable += 1
+            held += question.answer_hint in first.quote.text
+    retriever.close()
+    return (f"readers asked over {index}: {asked} answered; the first passage's chunk holds the hint for "
+            f"{reachable}, its quote for {held} = {held / max(reachable, 1):.3f}; "
+            f"mean first quote {characters / max(asked, 1):.0f} chars")
+
+
 def main() -> None:
     """Score every set asked for and print one line per set (and some misses when asked)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--misses", type=int, default=0, help="print this many missed quotes per set")
+    parser.add_argument("--index", type=Path, help="also ask the reader questions over this whole-archive index")
     args = parser.parse_args()
     tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model(default_cache_dir())))
 
@@ -138,6 +165,8 @@ def main() -> None:
               f"{', '.join(f'{k}: {v}' for k, v in sorted(where.items()))} |", flush=True)
         for case, quote_text in random.Random(1).sample(misses, min(args.misses, len(misses))):
             print(f"\n  Q: {case.question}  A: {case.answers[0]}\n  quoted: {quote_text[:300]}")
+    if args.index is not None:
+        print("\n" + asked_readers(args.index))
 
 
 if __name__ == "__main__":

@@ -29,17 +29,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from corpus.arabic import normalise
-from corpus.dialect_vocabulary import ALL as ALL_DIALECTS
-from corpus.dialect_vocabulary import vocabulary_entry
+from corpus.dialect_vocabulary import ALL as _ALL
+from corpus.dialect_vocabulary import Dialect, E, G, L, M, vocabulary_entry
 
-Dialect = Literal["gulf", "egyptian", "levantine", "maghrebi"]
 QuestionType = Literal["what", "why", "where", "when", "how_much", "who", "how", "yes_no"]
 
-G: Dialect = "gulf"
-E: Dialect = "egyptian"
-L: Dialect = "levantine"
-M: Dialect = "maghrebi"
-_ALL = (G, E, L, M)
 #: Order that breaks ties when guessing the dialect; Maghrebi last, as its own words rarely tie.
 _DIALECT_ORDER: tuple[Dialect, ...] = (E, L, G, M)
 
@@ -279,7 +273,7 @@ def _strong_dialects(keys: list[str]) -> dict[str, float]:
             vote(PARTICLES[key][1])
         elif _dialect_verb(key):
             vote(_VERB_PREFIXES[key[0]][0])
-        elif (entry := vocabulary_entry(key)) is not None and not entry.keep and entry.dialects != ALL_DIALECTS:
+        elif (entry := vocabulary_entry(key)) is not None and not entry.keep and entry.dialects != _ALL:
             vote(entry.dialects)  # «سبيطار», «كويس»: a word of one or two dialects only
     return votes
 

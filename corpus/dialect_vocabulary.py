@@ -24,11 +24,17 @@ one attached «و/ف/ب/ل/ك».
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from corpus.arabic import normalise
 
-G, E, L, M = "gulf", "egyptian", "levantine", "maghrebi"
-ALL = (G, E, L, M)
+#: The dialect families (:mod:`corpus.dialect` uses the same names; it imports this module).
+Dialect = Literal["gulf", "egyptian", "levantine", "maghrebi"]
+G: Dialect = "gulf"
+E: Dialect = "egyptian"
+L: Dialect = "levantine"
+M: Dialect = "maghrebi"
+ALL: tuple[Dialect, ...] = (G, E, L, M)
 
 
 @dataclass(frozen=True, slots=True)

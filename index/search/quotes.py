@@ -64,21 +64,19 @@ class QuoteSelector:
     def select(self, question: str, hits: Sequence[tuple[Article, Chunk]],
                question_vector: np.ndarray | None = None) -> list[Quote]:
         """Return one quote per ``(article, chunk)`` hit, in order."""
+        semantic = self.semantic_model if self.enabled_semantic and self.embedder is not None else None
         quotes: list[Quote] = []
         for position, (article, chunk) in enumerate(hits):
             spans = chunk_sentences(chunk)
             sentences = [article.text[start:end] for start, end in spans]
             model, similarities = self.model, None
-            if position < SEMANTIC_TOP and len(spans) > 1 and self._semantic_on():
+            if semantic is not None and position < SEMANTIC_TOP and len(spans) > 1:
                 similarities = self._similarities(question, sentences, question_vector)
-                model = self.semantic_model or model
+                model = semantic
             first, last = model.quoted_sentences(spans, sentence_features(question, sentences, similarities))
             start, end = spans[first][0], spans[last][1]
             quotes.append(Quote(article.text[start:end], start, end))
         return quotes
-
-    def _semantic_on(self) -> bool:
-        return self.enabled_semantic and self.embedder is not None and self.semantic_model is not None
 
     def _similarities(self, question: str, sentences: list[str], question_vector: np.ndarray | None) -> np.ndarray:
         """Cosine of the question to each sentence (the embedder's vectors are unit length)."""

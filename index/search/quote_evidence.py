@@ -89,15 +89,17 @@ def coverage(question: str, sentences: Sequence[str]) -> np.ndarray:
     """Share of the question's terms each sentence holds, each term weighted by its rarity in the chunk.
 
     Rarity among the chunk's own sentences (IDF), so names and numbers count most, and a passage's
-    quote never depends on which other passages were retrieved with it.
+    quote never depends on which other passages were retrieved with it. The sums are exact
+    (``math.fsum``): summed in set order, which the hash seed shuffles, two sentences holding the
+    same terms could differ in the last bit, and the quote of one question change from run to run.
     """
     terms = set(lexical_tokens(question))
     variants = clitic_variants(terms)
     held = [matched_terms(sentence, variants) for sentence in sentences]
     total = len(held) or 1
     idf = {term: math.log(1 + total / (1 + sum(term in h for h in held))) for term in terms}
-    full = sum(idf.values()) or 1.0
-    return np.array([sum(idf[term] for term in h) / full for h in held], dtype=np.float64)
+    full = math.fsum(idf.values()) or 1.0
+    return np.array([math.fsum(idf[term] for term in h) / full for h in held], dtype=np.float64)
 
 
 def sentence_features(question: str, sentences: Sequence[str],

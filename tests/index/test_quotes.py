@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +204,25 @@ def test_features_follow_the_question_s_words_and_the_answer_s_shape() -> None:
     with_similarity = sentence_features("سؤال", sentences, np.array([0.2, 0.9, 0.5]))
     assert with_similarity.shape == (3, len(FEATURE_NAMES) + len(SEMANTIC_FEATURE_NAMES))
     assert with_similarity[:, len(FEATURE_NAMES) + 2].tolist() == [0.0, 1.0, 0.0]  # the most similar
+
+
+def test_the_quote_of_a_question_is_the_same_whatever_the_hash_seed() -> None:
+    # Set iteration order follows PYTHONHASHSEED; an order-dependent float sum once gave two
+    # sentences holding the same question terms values a bit apart, and flipped some quotes.
+    script = (
+        "import json\n"
+        "from tests.index.test_quotes import _xquad_examples, _whole\n"
+        "from index.search.quotes import QuoteSelector, chunk_sentences\n"
+        "from index.search.quote_evidence import coverage\n"
+        "selector, out = QuoteSelector(), []\n"
+        "for article, question, _ in _xquad_examples(120):\n"
+        "    (hit,) = _whole(article)\n"
+        "    quote = selector.select(question, [hit])[0]\n"
+        "    sentences = [article.text[a:b] for a, b in chunk_sentences(hit[1])]\n"
+        "    out.append([quote.start, quote.end, [v.hex() for v in coverage(question, sentences).tolist()]])\n"
+        "print(json.dumps(out))\n")
+    root = Path(__file__).resolve().parents[2]
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=root,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")]
+    assert len(json.loads(runs[0])) == 120
+    assert runs[0] == runs[1] == runs[2]  # the same quotes, and coverage equal to the last bit

@@ -58,6 +58,16 @@ class Case:
     answer_start: int
 
 
+def default_chunker() -> Chunker:
+    """The serving chunker (200 tokens of the default model's tokenizer), as an index build cuts passages."""
+    tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model(default_cache_dir())))
+
+    def count_tokens(texts: list[str]) -> list[int]:
+        return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]] if texts else []
+
+    return Chunker(count_tokens, ChunkerSettings())
+
+
 def cases(name: str, chunker: Chunker) -> Iterator[Case]:
     """Every question of ``name`` whose first gold answer sits inside one chunk of its passage."""
     if name == "readers":
@@ -141,12 +151,7 @@ def main() -> None:
     parser.add_argument("--misses", type=int, default=0, help="print this many missed quotes per set")
     parser.add_argument("--index", type=Path, help="also ask the reader questions over this whole-archive index")
     args = parser.parse_args()
-    tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model(default_cache_dir())))
-
-    def count_tokens(texts: list[str]) -> list[int]:
-        return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]] if texts else []
-
-    chunker, selector = Chunker(count_tokens, ChunkerSettings()), QuoteSelector()
+    chunker, selector = default_chunker(), QuoteSelector()
     print("| set | questions | answer in quote | mean quote chars | misses by where the answer was |")
     print("|---|---|---|---|---|")
     for name in args.sets:

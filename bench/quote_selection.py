@@ -60,7 +60,8 @@ class Case:
 
 def default_chunker() -> Chunker:
     """The serving chunker (200 tokens of the default model's tokenizer), as an index build cuts passages."""
-    tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model(default_cache_dir())))
+    # The folder the serving engines load (load_embedder), not a second conversion beside it.
+    tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model(default_cache_dir() / "models")))
 
     def count_tokens(texts: list[str]) -> list[int]:
         return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]] if texts else []

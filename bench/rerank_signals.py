@@ -36,7 +36,7 @@ from index.embedding.base import Embedder
 from index.evaluate import build_eval_index, eval_settings, load_headline_set, load_qa_set
 from index.search.filters import SearchFilters
 from index.search.plan import plan_question, reference_day
-from index.search.quote_evidence import DATE, NUMBER
+from index.search.quote_evidence import DATE, NUMBER, idf_coverage
 from index.search.retriever import _best_per_story
 from index.search.sentence_model import SentenceModel, fit
 from index.story_eval import load_reader_questions
@@ -51,13 +51,6 @@ SIGNALS = ("fused", "inverse_rank", "dense", "lexical", "title_coverage", "title
 DEFAULT_FEATURE_SETS = (",".join(SIGNALS), "fused,dense", "fused,title_coverage,title_coverage_below_best",
                         "fused,story_copies", "fused,lead_chunk", "fused,chunk_coverage,chunk_coverage_below_best",
                         "fused,answer_shape")
-
-
-def _coverage(question_terms: set[str], texts: Sequence[set[str]]) -> list[float]:
-    """IDF-weighted share of the question's terms each text holds (IDF among the candidates' texts)."""
-    idf = {t: math.log(1 + len(texts) / (1 + sum(t in text for text in texts))) for t in question_terms}
-    full = math.fsum(idf.values()) or 1.0
-    return [math.fsum(idf[t] for t in question_terms if t in text) / full for text in texts]
 
 
 def candidates(retriever: Retriever, question: str) -> list[dict[str, Any]]:
@@ -76,7 +69,7 @@ def candidates(retriever: Retriever, question: str) -> list[dict[str, Any]]:
     titles = [set(lexical_tokens(articles[p.chunk.article_id].title)) if p.chunk.article_id in articles else set()
               for p in best]
     chunk_terms = [set(lexical_tokens(p.chunk.text)) for p in best]
-    coverage = _coverage(terms, titles + chunk_terms)
+    coverage = idf_coverage(terms, titles + chunk_terms)
     title_coverage, chunk_coverage = coverage[:len(best)], coverage[len(best):]
     top_lexical = max([lexical.get(p.vector_id, 0.0) for p in best] + [1e-9])
     shape = {"how_much": NUMBER, "when": DATE}.get(question_type(plan.query))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -95,11 +95,20 @@ def coverage(question: str, sentences: Sequence[str]) -> np.ndarray:
     """
     terms = set(lexical_tokens(question))
     variants = clitic_variants(terms)
-    held = [matched_terms(sentence, variants) for sentence in sentences]
+    return np.array(idf_coverage(terms, [matched_terms(sentence, variants) for sentence in sentences]),
+                    dtype=np.float64)
+
+
+def idf_coverage(terms: Collection[str], held: Sequence[Collection[str]]) -> list[float]:
+    """Share of ``terms`` each of ``held`` holds, each term weighted by its IDF among ``held``; exact sums.
+
+    The quotes weigh a chunk's sentences with it (:func:`coverage`), ``bench/rerank_signals.py`` a
+    question's candidate titles and chunks.
+    """
     total = len(held) or 1
     idf = {term: math.log(1 + total / (1 + sum(term in h for h in held))) for term in terms}
     full = math.fsum(idf.values()) or 1.0
-    return np.array([math.fsum(idf[term] for term in h) / full for h in held], dtype=np.float64)
+    return [math.fsum(weight for term, weight in idf.items() if term in h) / full for h in held]
 
 
 def sentence_features(question: str, sentences: Sequence[str],

@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 
 import numpy as np
 
 from corpus.arabic import lexical_tokens, normalise
+from corpus.dialect import question_type
 
 #: One-letter proclitics the light stemmer leaves on (بـ with, لـ for, فـ so, كـ like): «بأفغانستان»
 #: stems to «بافغانس», «أفغانستان» to «افغانس»; the quote matcher accepts either form.
@@ -36,6 +38,11 @@ WHEN_WORDS = frozenset({"متي", "عام", "سنه", "تاريخ"})
 DATE = re.compile(r"\b1[0-9]{3}\b|\b20[0-9]{2}\b|[٠-٩]{4}|يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|يوليو|أغسطس|"
                   r"سبتمبر|أكتوبر|نوفمبر|ديسمبر|كانون|شباط|آذار|نيسان|أيار|حزيران|تموز|آب|أيلول|تشرين|القرن")
 QUOTE_MARKS = re.compile("[«\"“]")
+#: What a reason looks like in a sentence, for a "why" question (MSA and dialect why-words alike,
+#: :func:`corpus.dialect.question_type`): a causal connective or a motive noun as a word of its own (with
+#: «و»/«ف» before it and a pronoun after it: «لأنه»، «وبسبب»), never inside one («الأنباء»، «الملكية»).
+CAUSE = re.compile(r"(?<!\w)[وف]?(?:بسبب|لأن|لان|نتيجة|إثر|اثر|جراء|بهدف|لكي|احتجاجا|احتجاجًا|بتهمة|بتهم)\w{0,3}(?!\w)"
+                   r"|من أجل|ردا على|ردًا على|على خلفية|بعد أن")
 
 #: The lexical features of one sentence, in the order of a row.
 FEATURE_NAMES: tuple[str, ...] = (
@@ -53,6 +60,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "has_date",
     "coverage_squared",
     "has_quote_mark",      # reported speech: «...» or "..."
+    "why_and_cause",       # a "why" question and a causal connective («بسبب»، «لأن»، «إثر»…)
 )
 #: The semantic features, appended to a row when similarities are given.
 SEMANTIC_FEATURE_NAMES: tuple[str, ...] = (
@@ -119,6 +127,7 @@ def sentence_features(question: str, sentences: Sequence[str],
     best, top = (int(covered.argmax()), float(covered.max())) if count else (0, 0.0)
     words = set(normalise(question).split())
     asks_how_many, asks_when = bool(words & HOW_MANY_WORDS), bool(words & WHEN_WORDS)
+    asks_why = _asks_why(question)
     rows: list[list[float]] = []
     for i, sentence in enumerate(sentences):
         has_number, has_date = bool(NUMBER.search(sentence)), bool(DATE.search(sentence))
@@ -128,11 +137,18 @@ def sentence_features(question: str, sentences: Sequence[str],
             float(i == best + 1), float(i == best - 1), float(i == 0), math.log1p(len(sentence)),
             float(asks_how_many and has_number), float(asks_when and has_date), float(has_number), float(has_date),
             covered[i] ** 2, float(bool(QUOTE_MARKS.search(sentence))),
+            float(asks_why and bool(CAUSE.search(sentence))),
         ])
     features = np.array(rows, dtype=np.float64).reshape(count, len(FEATURE_NAMES))
     if similarities is None:
         return features
     return np.hstack([features, semantic_features(np.asarray(similarities, dtype=np.float64))])
+
+
+@lru_cache(maxsize=256)
+def _asks_why(question: str) -> bool:
+    """Whether a question asks why; cached, as the quotes of one answer ask it once per passage."""
+    return question_type(question) == "why"
 
 
 def semantic_features(similarities: np.ndarray) -> np.ndarray:

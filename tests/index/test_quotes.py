@@ -93,6 +93,33 @@ def test_how_many_question_prefers_the_sentence_with_a_number() -> None:
     assert "450" in quote.text
 
 
+
+_PROTEST_SENTENCES = [
+    "أعلن وزير النقل استقالته من الحكومة مساء أمس في بيان مقتضب نشرته وكالة الأنباء الرسمية.",
+    "وجاءت الاستقالة احتجاجا على قرار مجلس الوزراء خفض ميزانية السكك الحديدية إلى النصف.",
+    "وكان الوزير قد تولى منصبه قبل عامين.",
+]
+
+
+@pytest.mark.parametrize("question", ["لماذا استقال وزير النقل؟", "ليش استقال وزير النقل؟",
+                                      "علاش استقال وزير النقل؟", "وزير النقل استقال ليه؟"])
+def test_a_why_question_in_msa_or_a_dialect_marks_the_sentence_that_gives_a_reason(question: str) -> None:
+    column = FEATURE_NAMES.index("why_and_cause")
+    assert sentence_features(question, _PROTEST_SENTENCES)[:, column].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_the_reason_cue_is_off_for_other_questions() -> None:
+    column = FEATURE_NAMES.index("why_and_cause")
+    assert sentence_features("متى استقال وزير النقل؟", _PROTEST_SENTENCES)[:, column].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_the_quote_of_a_why_question_holds_the_reason() -> None:
+    text = " ".join(_PROTEST_SENTENCES)
+    article = Article("w", "استقالة وزير النقل", text)
+    chunk = Chunk("w#0", "w", text, 0, len(text))
+    quote = QuoteSelector().select("لماذا استقال وزير النقل؟", [(article, chunk)])[0]
+    assert "احتجاجا على قرار مجلس الوزراء" in quote.text
+
 def test_a_word_with_a_one_letter_proclitic_matches_the_question_s_bare_word() -> None:
     # mlqa_dev_ar, verbatim: «بأفغانستان» stems to «بافغانس», the question's «أفغانستان» to «افغانس»;
     # without the match the third sentence (the bare word, no number) covers the question best.

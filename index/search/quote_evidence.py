@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -101,9 +102,8 @@ def coverage(question: str, sentences: Sequence[str]) -> np.ndarray:
     (``math.fsum``): summed in set order, which the hash seed shuffles, two sentences holding the
     same terms could differ in the last bit, and the quote of one question change from run to run.
     """
-    terms = set(lexical_tokens(question))
-    variants = clitic_variants(terms)
-    return np.array(idf_coverage(terms, [matched_terms(sentence, variants) for sentence in sentences]),
+    asked = _question_side(question)
+    return np.array(idf_coverage(asked.terms, [matched_terms(sentence, asked.variants) for sentence in sentences]),
                     dtype=np.float64)
 
 
@@ -125,9 +125,8 @@ def sentence_features(question: str, sentences: Sequence[str],
     count = len(sentences)
     covered = coverage(question, sentences)
     best, top = (int(covered.argmax()), float(covered.max())) if count else (0, 0.0)
-    words = set(normalise(question).split())
-    asks_how_many, asks_when = bool(words & HOW_MANY_WORDS), bool(words & WHEN_WORDS)
-    asks_why = _asks_why(question)
+    asked = _question_side(question)
+    asks_how_many, asks_when, asks_why = asked.how_many, asked.when, asked.why
     rows: list[list[float]] = []
     for i, sentence in enumerate(sentences):
         has_number, has_date = bool(NUMBER.search(sentence)), bool(DATE.search(sentence))
@@ -145,10 +144,24 @@ def sentence_features(question: str, sentences: Sequence[str],
     return np.hstack([features, semantic_features(np.asarray(similarities, dtype=np.float64))])
 
 
+@dataclass(frozen=True, slots=True)
+class _QuestionSide:
+    """What the features need of the question: the same for every passage of one answer."""
+
+    terms: frozenset[str]
+    variants: dict[str, str]  # shared by the cache: read, never changed
+    how_many: bool
+    when: bool
+    why: bool
+
+
 @lru_cache(maxsize=256)
-def _asks_why(question: str) -> bool:
-    """Whether a question asks why; cached, as the quotes of one answer ask it once per passage."""
-    return question_type(question) == "why"
+def _question_side(question: str) -> _QuestionSide:
+    """The question's terms and answer type, worked out once per question, not once per passage."""
+    terms = frozenset(lexical_tokens(question))
+    words = set(normalise(question).split())
+    return _QuestionSide(terms, clitic_variants(set(terms)), bool(words & HOW_MANY_WORDS),
+                         bool(words & WHEN_WORDS), question_type(question) == "why")
 
 
 def semantic_features(similarities: np.ndarray) -> np.ndarray:

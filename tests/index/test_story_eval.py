@@ -108,6 +108,20 @@ def test_the_committed_reader_set_loads_and_is_consistent() -> None:
         assert len({q.question for q in twins}) == 5
 
 
+def test_the_held_out_twin_set_loads_is_consistent_and_shares_no_article_with_the_dev_set() -> None:
+    held_out = load_reader_questions(READER_QUESTIONS.with_name("reader_questions_heldout.jsonl"))
+    assert len(held_out) == 80
+    needs = {q.need_id for q in held_out}
+    assert len(needs) == 16
+    for need in needs:
+        twins = [q for q in held_out if q.need_id == need]
+        assert sorted(q.dialect for q in twins) == sorted(["msa", "gulf", "egyptian", "levantine", "maghrebi"])
+        assert len({q.gold_article_ids for q in twins}) == 1
+        assert len({q.question for q in twins}) == 5
+    dev_articles = {article for q in load_reader_questions() for article in q.gold_article_ids}
+    assert not dev_articles & {article for q in held_out for article in q.gold_article_ids}
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"dialect": "iraqi"}, "unknown dialect"),
     ({"source_article_id": "SK-sport-1139-20180512"}, "source article"),

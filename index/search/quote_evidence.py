@@ -126,7 +126,6 @@ def sentence_features(question: str, sentences: Sequence[str],
     covered = coverage(question, sentences)
     best, top = (int(covered.argmax()), float(covered.max())) if count else (0, 0.0)
     asked = _question_side(question)
-    asks_how_many, asks_when, asks_why = asked.how_many, asked.when, asked.why
     rows: list[list[float]] = []
     for i, sentence in enumerate(sentences):
         has_number, has_date = bool(NUMBER.search(sentence)), bool(DATE.search(sentence))
@@ -134,9 +133,9 @@ def sentence_features(question: str, sentences: Sequence[str],
             covered[i], float(covered[i] == top),
             covered[i - 1] if i > 0 else 0.0, covered[i + 1] if i < count - 1 else 0.0,
             float(i == best + 1), float(i == best - 1), float(i == 0), math.log1p(len(sentence)),
-            float(asks_how_many and has_number), float(asks_when and has_date), float(has_number), float(has_date),
+            float(asked.how_many and has_number), float(asked.when and has_date), float(has_number), float(has_date),
             covered[i] ** 2, float(bool(QUOTE_MARKS.search(sentence))),
-            float(asks_why and bool(CAUSE.search(sentence))),
+            float(asked.why and bool(CAUSE.search(sentence))),
         ])
     features = np.array(rows, dtype=np.float64).reshape(count, len(FEATURE_NAMES))
     if similarities is None:

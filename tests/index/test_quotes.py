@@ -93,7 +93,6 @@ def test_how_many_question_prefers_the_sentence_with_a_number() -> None:
     assert "450" in quote.text
 
 
-
 _PROTEST_SENTENCES = [
     "أعلن وزير النقل استقالته من الحكومة مساء أمس في بيان مقتضب نشرته وكالة الأنباء الرسمية.",
     "وجاءت الاستقالة احتجاجا على قرار مجلس الوزراء خفض ميزانية السكك الحديدية إلى النصف.",
@@ -119,6 +118,7 @@ def test_the_quote_of_a_why_question_holds_the_reason() -> None:
     chunk = Chunk("w#0", "w", text, 0, len(text))
     quote = QuoteSelector().select("لماذا استقال وزير النقل؟", [(article, chunk)])[0]
     assert "احتجاجا على قرار مجلس الوزراء" in quote.text
+
 
 def test_a_word_with_a_one_letter_proclitic_matches_the_question_s_bare_word() -> None:
     # mlqa_dev_ar, verbatim: «بأفغانستان» stems to «بافغانس», the question's «أفغانستان» to «افغانس»;
